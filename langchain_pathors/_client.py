@@ -1,0 +1,491 @@
+"""The HTTP client for the Pathors integration API (sync and async). Knows nothing of LangChain.
+
+One pooled `httpx.Client` per model instance, created on first use; one `httpx.AsyncClient`
+per event loop (an async client cannot outlive its loop, and users call `asyncio.run`
+more than once). Injected clients are used as they are, and every request still carries
+its own auth header. Redirects are never followed: a POST re-sent to another host would
+carry the key and the session id with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr
+
+from langchain_pathors._retry import MAY_HAVE_WORKED, RetryPolicy, parse_retry_after
+from langchain_pathors._sessions import validate_project_id
+from langchain_pathors._sse import aiter_events, iter_events
+from langchain_pathors._stream_reader import StreamReader
+from langchain_pathors._version import __version__
+from langchain_pathors.errors import (
+    PathorsAPIStatusError,
+    PathorsAuthenticationError,
+    PathorsConnectionError,
+    PathorsError,
+    PathorsOutcomeUnknownError,
+    PathorsResponseError,
+    PathorsTimeoutError,
+    error_class_for_status,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ChatReply",
+    "ClientConfig",
+    "PathorsClient",
+    "RetryEvent",
+    "StreamChunk",
+]
+
+logger = logging.getLogger("langchain_pathors")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Large enough that hundreds of concurrent calls do not queue behind the pool.
+DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+SESSION_HEADER = "X-Session-ID"
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Told to the `on_retry` hook before each retry sleeps."""
+
+    retry_number: int
+    delay: float
+    error: PathorsError
+
+
+# The hook may return an awaitable (async callback managers); the async path awaits it.
+OnRetry = Callable[[RetryEvent], object]
+
+
+class ChatReply(NamedTuple):
+    """A non-streamed answer: the JSON body and the session id the server returned."""
+
+    body: dict[str, Any]
+    session_id: str | None
+
+
+class StreamChunk(NamedTuple):
+    """One streamed chunk and the session id from the response header."""
+
+    data: dict[str, Any]
+    session_id: str | None
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything the client needs; built once per model instance."""
+
+    base_url: str
+    project_id: str
+    api_key: SecretStr | None
+    timeout: httpx.Timeout | float | None = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    stream_idle_timeout: float | None = None
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class _Failure(NamedTuple):
+    error: PathorsError
+    retry_after: float | None
+
+
+class PathorsClient:
+    """Sends chat and session requests with the session-aware retry policy.
+
+    Example:
+        ```python
+        client = PathorsClient(ClientConfig(base_url=..., project_id=..., api_key=...))
+        reply = client.chat({"messages": [{"role": "user", "content": "Hi"}]}, session_id=None)
+        ```
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.config = config
+        project = quote(validate_project_id(config.project_id), safe="")
+        root = f"{config.base_url.rstrip('/')}/api/project/{project}/integration/api"
+        self.chat_url = f"{root}/chat/completions"
+        self.session_url = f"{root}/session"
+        self._injected_client = http_client
+        self._injected_async_client = http_async_client
+        self._client: httpx.Client | None = None
+        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- clients
+    def _sync_client(self) -> httpx.Client:
+        if self._injected_client is not None:
+            return self._injected_client
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
+                )
+            return self._client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self._injected_async_client is not None:
+            return self._injected_async_client
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                # Clients of loops that have closed cannot be used (or awaited) any more.
+                for old in [lp for lp in self._async_clients if lp.is_closed()]:
+                    del self._async_clients[old]
+                client = httpx.AsyncClient(
+                    timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
+                )
+                self._async_clients[loop] = client
+            return client
+
+    def close(self) -> None:
+        """Close the client this object created (injected clients are the caller's)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running loop, and forget those of closed loops."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.pop(loop, None)
+            for old in [lp for lp in self._async_clients if lp.is_closed()]:
+                del self._async_clients[old]
+        if client is not None:
+            await client.aclose()
+
+    # ----------------------------------------------------------------- requests
+    def _headers(self, session_id: str | None, *, stream: bool) -> dict[str, str]:
+        if self.config.api_key is None:
+            msg = "no API key: pass api_key=... or set PATHORS_API_KEY"
+            raise PathorsAuthenticationError(msg)
+        headers = {
+            "User-Agent": f"langchain-pathors/{__version__}",
+            **self.config.default_headers,
+            "Authorization": f"Bearer {self.config.api_key.get_secret_value()}",
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if session_id is not None:
+            headers[SESSION_HEADER] = session_id
+        return headers
+
+    def _classify_transport_error(
+        self, exc: httpx.TransportError, *, pinned: bool, session_id: str | None
+    ) -> _Failure:
+        """Map an httpx failure; raise at once when a re-send could repeat a session turn."""
+        never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        error_type = PathorsTimeoutError if isinstance(exc, httpx.TimeoutException) else None
+        error: PathorsError
+        detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+        if error_type is PathorsTimeoutError:
+            error = PathorsTimeoutError(f"request to Pathors timed out ({detail})")
+        else:
+            error = PathorsConnectionError(f"could not reach Pathors ({detail})")
+        if pinned and not never_sent:
+            raise PathorsOutcomeUnknownError(
+                f"{error.message}; the session turn may or may not have been applied, "
+                "so it was not re-sent",
+                session_id=session_id,
+            ) from exc
+        return _Failure(error, None)
+
+    def _status_error(self, response: httpx.Response, session_id: str | None) -> PathorsError:
+        status = response.status_code
+        message = self._redact(_error_message(response))
+        if 300 <= status < 400:
+            return PathorsAPIStatusError(
+                f"Pathors answered with a redirect, which is not followed "
+                f"(check base_url): {message}",
+                status_code=status,
+            )
+        return error_class_for_status(status)(
+            message,
+            status_code=status,
+            session_id=response.headers.get(SESSION_HEADER) or session_id,
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    def _classify_status(
+        self, response: httpx.Response, *, pinned: bool, session_id: str | None
+    ) -> _Failure:
+        """Map an error response; raise at once when it must not be retried."""
+        error = self._status_error(response, session_id)
+        status = response.status_code
+        if pinned and status in MAY_HAVE_WORKED:
+            raise PathorsOutcomeUnknownError(
+                f"{error.message} (HTTP {status}); the session turn may or may not have "
+                "been applied, so it was not re-sent",
+                session_id=session_id,
+                status_code=status,
+            ) from error
+        if not self.config.retry.status_is_retryable(status, pinned=pinned):
+            raise error
+        return _Failure(error, error.retry_after)
+
+    def _next_retry(self, retry_number: int, failure: _Failure) -> RetryEvent:
+        """The retry to make now, or raise the failure when no retry is allowed."""
+        delay = self.config.retry.delay_for(retry_number, failure.retry_after)
+        if delay is None:
+            raise failure.error
+        logger.info(
+            "Pathors request failed (%s); retry %d of %d in %.2fs",
+            type(failure.error).__name__,
+            retry_number,
+            self.config.retry.max_retries,
+            delay,
+        )
+        return RetryEvent(retry_number, delay, failure.error)
+
+    def _send(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        session_id: str | None,
+        stream: bool,
+        on_retry: OnRetry | None,
+    ) -> httpx.Response:
+        client = self._sync_client()
+        pinned = session_id is not None
+        content = _encode(body)
+        retry_number = 0
+        while True:
+            request = client.build_request(
+                "POST", url, content=content, headers=self._headers(session_id, stream=stream)
+            )
+            try:
+                response = client.send(request, stream=stream, follow_redirects=False)
+            except httpx.TransportError as exc:
+                failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                failure = self._classify_status(response, pinned=pinned, session_id=session_id)
+            retry_number += 1
+            event = self._next_retry(retry_number, failure)
+            if on_retry is not None:
+                on_retry(event)
+            time.sleep(event.delay)
+
+    async def _asend(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        session_id: str | None,
+        stream: bool,
+        on_retry: OnRetry | None,
+    ) -> httpx.Response:
+        client = self._async_client()
+        pinned = session_id is not None
+        content = _encode(body)
+        retry_number = 0
+        while True:
+            request = client.build_request(
+                "POST", url, content=content, headers=self._headers(session_id, stream=stream)
+            )
+            try:
+                response = await client.send(request, stream=stream, follow_redirects=False)
+            except httpx.TransportError as exc:
+                failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                failure = self._classify_status(response, pinned=pinned, session_id=session_id)
+            retry_number += 1
+            event = self._next_retry(retry_number, failure)
+            if on_retry is not None:
+                outcome = on_retry(event)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            await asyncio.sleep(event.delay)
+
+    # ----------------------------------------------------------------- chat
+    def chat(
+        self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
+    ) -> ChatReply:
+        """POST a non-streaming chat completion."""
+        response = self._send(
+            self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
+        )
+        return ChatReply(_decode_json(response, session_id), _returned_session(response))
+
+    async def achat(
+        self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
+    ) -> ChatReply:
+        """Async twin of `chat`."""
+        response = await self._asend(
+            self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
+        )
+        return ChatReply(_decode_json(response, session_id), _returned_session(response))
+
+    def stream_chat(
+        self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
+    ) -> Iterator[StreamChunk]:
+        """POST a streaming chat completion and yield its chunks.
+
+        Retries happen only before the first event; once a chunk has been yielded a failure
+        raises (the caller has already shown it to someone).
+        """
+        response = self._send(
+            self.chat_url, body, session_id=session_id, stream=True, on_retry=on_retry
+        )
+        header_session = _returned_session(response)
+        reader = self._reader(response, session_id)
+        try:
+            _require_event_stream(response, reader)
+            for event in iter_events(response.iter_bytes()):
+                chunk = reader.on_event(event)
+                if chunk is not None:
+                    yield StreamChunk(chunk, header_session)
+                elif reader.done:
+                    return
+            reader.on_end()
+        except httpx.TransportError as exc:
+            raise self._stream_transport_error(reader, exc) from exc
+        finally:
+            response.close()
+
+    async def astream_chat(
+        self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
+    ) -> AsyncIterator[StreamChunk]:
+        """Async twin of `stream_chat`."""
+        response = await self._asend(
+            self.chat_url, body, session_id=session_id, stream=True, on_retry=on_retry
+        )
+        header_session = _returned_session(response)
+        reader = self._reader(response, session_id)
+        try:
+            _require_event_stream(response, reader)
+            async for event in aiter_events(response.aiter_bytes()):
+                chunk = reader.on_event(event)
+                if chunk is not None:
+                    yield StreamChunk(chunk, header_session)
+                elif reader.done:
+                    return
+            reader.on_end()
+        except httpx.TransportError as exc:
+            raise self._stream_transport_error(reader, exc) from exc
+        finally:
+            await response.aclose()
+
+    def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
+        return StreamReader(
+            session_id=session_id or _returned_session(response),
+            pinned=session_id is not None,
+            idle_timeout=self.config.stream_idle_timeout,
+        )
+
+    def _stream_transport_error(self, reader: StreamReader, exc: httpx.TransportError) -> Exception:
+        detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+        if isinstance(exc, httpx.TimeoutException):
+            return reader.failure(f"stream timed out ({detail})", error_type=PathorsTimeoutError)
+        return reader.failure(f"the stream was cut ({detail})")
+
+    # ----------------------------------------------------------------- sessions
+    def create_session(
+        self, session_id: str, variables: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """POST to the session endpoint. Safe to retry: creating a session is idempotent."""
+        body = _session_body(session_id, variables)
+        response = self._send(self.session_url, body, session_id=None, stream=False, on_retry=None)
+        return _decode_json(response, session_id)
+
+    async def acreate_session(
+        self, session_id: str, variables: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Async twin of `create_session`."""
+        body = _session_body(session_id, variables)
+        response = await self._asend(
+            self.session_url, body, session_id=None, stream=False, on_retry=None
+        )
+        return _decode_json(response, session_id)
+
+    def _redact(self, text: str) -> str:
+        key = self.config.api_key.get_secret_value() if self.config.api_key else ""
+        return text.replace(key, "***") if key else text
+
+
+def _require_event_stream(response: httpx.Response, reader: StreamReader) -> None:
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("text/event-stream"):
+        shown = content_type or "no content type"
+        raise reader.failure(f"asked for a stream but Pathors answered with {shown!r}")
+
+
+def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"session_id": session_id}
+    if variables is not None:
+        body["variables"] = dict(variables)
+    return body
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        msg = f"the request cannot be encoded as JSON: {exc}"
+        raise PathorsError(msg) from None
+
+
+def _returned_session(response: httpx.Response) -> str | None:
+    value: str | None = response.headers.get(SESSION_HEADER)
+    return value
+
+
+def _decode_json(response: httpx.Response, session_id: str | None) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        snippet = response.content[:200].decode("utf-8", errors="replace")
+        msg = f"Pathors answered {response.status_code} with a body that is not JSON: {snippet!r}"
+        raise PathorsResponseError(
+            msg, status_code=response.status_code, session_id=session_id
+        ) from None
+    if not isinstance(body, dict):
+        msg = f"Pathors answered with JSON that is not an object: {type(body).__name__}"
+        raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
+    return body
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's `{"error": ...}` text, else a short description of the body."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        error = body["error"]
+        if isinstance(error, dict):
+            error = error.get("message") or json.dumps(error)
+        return str(error)
+    text = response.content[:200].decode("utf-8", errors="replace").strip()
+    return text or response.reason_phrase or f"HTTP {response.status_code}"

@@ -1,0 +1,248 @@
+"""LangChain messages to Pathors wire dicts, and Pathors responses back to AIMessages.
+
+Pathors speaks OpenAI's chat-completions format with text content. Assumptions where its
+docs are silent: list content is flattened to its text; an error `ToolMessage` keeps
+its status by prefixing its content with "Error: " (the wire has no status field); usage
+figures of -1 mean "unknown" and give `usage_metadata=None`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    InvalidToolCall,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import ToolCallChunk
+from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
+
+from langchain_pathors.errors import PathorsResponseError
+
+__all__ = [
+    "PROVIDER",
+    "ChunkConverter",
+    "message_from_response",
+    "messages_to_wire",
+    "usage_from_wire",
+]
+
+PROVIDER = "pathors"
+
+
+# --------------------------------------------------------------------------- outgoing
+def _text(message: BaseMessage) -> str:
+    """The message's text: a string as it is, list content flattened to its text blocks."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        elif isinstance(message, AIMessage):
+            continue  # tool_use / reasoning blocks: tool_calls carry what Pathors needs
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            msg = (
+                f"Pathors accepts text only; {type(message).__name__} has a {kind!r} content block"
+            )
+            raise ValueError(msg)
+    return "".join(parts)
+
+
+def _tool_call_to_wire(call: ToolCall | InvalidToolCall, *, invalid: bool) -> dict[str, Any]:
+    args = call.get("args")
+    arguments = (args or "") if invalid else json.dumps(args or {}, ensure_ascii=False)
+    return {
+        "id": call.get("id"),
+        "type": "function",
+        "function": {"name": call.get("name"), "arguments": arguments},
+    }
+
+
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """Convert one LangChain message to a Pathors wire dict."""
+    wire: dict[str, Any]
+    if isinstance(message, SystemMessage):
+        wire = {"role": "system", "content": _text(message)}
+    elif isinstance(message, HumanMessage):
+        wire = {"role": "user", "content": _text(message)}
+    elif isinstance(message, AIMessage):
+        wire = {"role": "assistant", "content": _text(message)}
+        calls = [_tool_call_to_wire(c, invalid=False) for c in message.tool_calls]
+        calls += [_tool_call_to_wire(c, invalid=True) for c in message.invalid_tool_calls]
+        if calls:
+            wire["tool_calls"] = calls
+    elif isinstance(message, ToolMessage):
+        content = _text(message)
+        if message.status == "error" and not content.lower().startswith("error"):
+            content = f"Error: {content}"
+        wire = {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
+    elif isinstance(message, ChatMessage):
+        wire = {"role": message.role, "content": _text(message)}
+    else:
+        msg = (
+            f"Pathors cannot take a {type(message).__name__}; use System, Human, AI, "
+            "Tool or Chat messages"
+        )
+        raise TypeError(msg)
+    if message.name:
+        wire["name"] = message.name
+    return wire
+
+
+def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """Convert a conversation to the `messages` array of a request body."""
+    return [message_to_wire(m) for m in messages]
+
+
+# --------------------------------------------------------------------------- incoming
+def usage_from_wire(usage: object) -> UsageMetadata | None:
+    """Real token counts as `UsageMetadata`; None when absent or unknown (Pathors sends -1)."""
+    if not isinstance(usage, dict):
+        return None
+    counts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return None
+    prompt, completion, total = counts
+    return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)  # type: ignore[typeddict-item]
+
+
+def _metadata(body: dict[str, Any], session_id: str | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "model_provider": PROVIDER,
+        "model_name": body.get("model"),
+        "id": body.get("id"),
+        "session_id": session_id or body.get("session_id"),
+    }
+    if "created" in body:
+        metadata["created"] = body["created"]
+    return metadata
+
+
+def _first_choice(body: dict[str, Any], key: str) -> dict[str, Any]:
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        msg = "Pathors answered without choices"
+        raise PathorsResponseError(msg, session_id=body.get("session_id"))
+    choice = choices[0]
+    if not isinstance(choice.get(key, {}), dict):
+        msg = f"Pathors answered with a malformed choices[0].{key}"
+        raise PathorsResponseError(msg, session_id=body.get("session_id"))
+    return choice
+
+
+def message_from_response(body: dict[str, Any], header_session_id: str | None) -> AIMessage:
+    """Build the AIMessage of a chat.completion body (the first choice)."""
+    choice = _first_choice(body, "message")
+    message = choice.get("message") or {}
+    tool_calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in message.get("tool_calls") or []:
+        try:
+            parsed = parse_tool_call(raw, return_id=True)
+        except Exception as exc:  # any malformed call is reported, never raised
+            invalid.append(make_invalid_tool_call(raw, str(exc)))
+        else:
+            if parsed is not None:
+                tool_calls.append(parsed)  # type: ignore[arg-type]
+    metadata = _metadata(body, header_session_id)
+    metadata["finish_reason"] = choice.get("finish_reason")
+    if "usage" in body:
+        metadata["token_usage"] = body["usage"]
+    return AIMessage(
+        content=message.get("content") or "",
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage_from_wire(body.get("usage")),
+        response_metadata=metadata,
+        id=body.get("id"),
+    )
+
+
+class ChunkConverter:
+    """Converts the chunks of one stream to AIMessageChunks that merge correctly.
+
+    Tool-call deltas are keyed by `index`. When a server omits it, the index is inferred:
+    a new id or name opens a new slot, a bare argument fragment continues the last one.
+    Ids are never invented (an invented id stops chunks from merging). Metadata that
+    LangChain would concatenate on merge (session id, model name, finish reason) is put on
+    one chunk only.
+    """
+
+    def __init__(self, header_session_id: str | None) -> None:
+        self._header_session_id = header_session_id
+        self._first = True
+        self._index_of_id: dict[str, int] = {}
+        self._last_index: int | None = None
+        self._next_index = 0
+
+    def _index_for(self, delta: dict[str, Any]) -> int:
+        index = delta.get("index")
+        call_id = delta.get("id")
+        if isinstance(index, int) and not isinstance(index, bool):
+            chosen = index
+        elif isinstance(call_id, str) and call_id in self._index_of_id:
+            chosen = self._index_of_id[call_id]
+        elif call_id or (delta.get("function") or {}).get("name"):
+            chosen = self._next_index
+        else:
+            chosen = self._last_index if self._last_index is not None else 0
+        if isinstance(call_id, str):
+            self._index_of_id.setdefault(call_id, chosen)
+        self._last_index = chosen
+        self._next_index = max(self._next_index, chosen + 1)
+        return chosen
+
+    def convert(self, chunk: dict[str, Any]) -> AIMessageChunk:
+        """One wire chunk to an AIMessageChunk."""
+        choices = chunk.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices else {}
+        if not isinstance(choice, dict):
+            choice = {}
+        delta = choice.get("delta") or {}
+        metadata: dict[str, Any] = {"model_provider": PROVIDER}
+        if self._first:
+            metadata.update(_metadata(chunk, self._header_session_id))
+            self._first = False
+        finish_reason = choice.get("finish_reason")
+        if finish_reason:
+            metadata["finish_reason"] = finish_reason
+        usage = chunk.get("usage")
+        if usage is not None:
+            metadata["token_usage"] = usage
+        tool_chunks = [
+            ToolCallChunk(
+                name=(d.get("function") or {}).get("name"),
+                args=(d.get("function") or {}).get("arguments"),
+                id=d.get("id"),
+                index=self._index_for(d),
+                type="tool_call_chunk",
+            )
+            for d in delta.get("tool_calls") or []
+            if isinstance(d, dict)
+        ]
+        content = delta.get("content") or ""
+        if not isinstance(content, str):
+            content = str(content)
+        return AIMessageChunk(
+            content=content,
+            tool_call_chunks=tool_chunks,
+            usage_metadata=usage_from_wire(usage),
+            response_metadata=metadata,
+            id=chunk.get("id"),
+            chunk_position="last" if finish_reason else None,
+        )

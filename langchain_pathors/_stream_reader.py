@@ -1,0 +1,124 @@
+"""Turns a chat-completions SSE stream into validated chunk dicts.
+
+It knows when an answer is complete (a `finish_reason` arrived, or `data: [DONE]`), and
+turns every way a stream can go wrong into a typed error that keeps the text received so
+far: an `{"error": ...}` event, data that is not JSON, an end before the answer finished,
+or a server that keeps the connection alive with comments but sends no data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from langchain_pathors._sse import ServerSentEvent
+from langchain_pathors.errors import (
+    PathorsError,
+    PathorsOutcomeUnknownError,
+    PathorsStreamError,
+    PathorsTimeoutError,
+)
+
+__all__ = ["StreamReader"]
+
+
+class StreamReader:
+    """State of one stream. Call `on_event` per SSE event, then `on_end` at its end.
+
+    Args:
+        session_id: The session the call is pinned to (None when the server assigns one).
+        pinned: Whether a failure must be reported as "outcome unknown".
+        idle_timeout: Longest gap between data events, keep-alive comments notwithstanding.
+    """
+
+    def __init__(self, *, session_id: str | None, pinned: bool, idle_timeout: float | None):
+        self.session_id = session_id
+        self.pinned = pinned
+        self.idle_timeout = idle_timeout
+        self.finished = False
+        self.done = False
+        self._parts: list[str] = []
+        self._last_data = time.monotonic()
+
+    @property
+    def partial_text(self) -> str:
+        """The content received so far."""
+        return "".join(self._parts)
+
+    def on_event(self, event: ServerSentEvent) -> dict[str, Any] | None:
+        """Return the chunk an event carries, None for keep-alives, or raise."""
+        if event.comment or (not event.data and event.event == "message"):
+            self._check_idle()
+            return None
+        self._last_data = time.monotonic()
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return None
+        try:
+            chunk = json.loads(event.data)
+        except ValueError:
+            raise self.failure(f"malformed stream event (not JSON): {event.data[:200]!r}") from None
+        if not isinstance(chunk, dict):
+            raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
+        if "error" in chunk or event.event == "error":
+            raise self.failure(f"Pathors reported an error mid-stream: {_error_text(chunk)}")
+        if event.event not in ("message", "", "chunk"):
+            return None  # an event type we do not know: ignore, as SSE clients do
+        self._track(chunk)
+        return chunk
+
+    def on_end(self) -> None:
+        """The body ended: fine after `finish_reason` or `[DONE]`, a truncation otherwise."""
+        if not (self.finished or self.done):
+            raise self.failure("the stream ended before the answer finished (no finish_reason)")
+
+    def failure(
+        self, message: str, *, error_type: type[PathorsError] = PathorsStreamError
+    ) -> PathorsError:
+        """The error for a failure now: "outcome unknown" when pinned to a session."""
+        if self.pinned:
+            return PathorsOutcomeUnknownError(
+                f"{message}; the session turn may or may not have been applied, "
+                "so it was not re-sent",
+                session_id=self.session_id,
+                partial_text=self.partial_text,
+            )
+        if error_type is PathorsStreamError:
+            return PathorsStreamError(
+                message, session_id=self.session_id, partial_text=self.partial_text
+            )
+        return error_type(message, session_id=self.session_id)
+
+    def _check_idle(self) -> None:
+        if self.idle_timeout is None:
+            return
+        idle = time.monotonic() - self._last_data
+        if idle > self.idle_timeout:
+            raise self.failure(
+                f"no data for {idle:.1f}s (stream_idle_timeout={self.idle_timeout}s); "
+                "the server only sent keep-alives",
+                error_type=PathorsTimeoutError,
+            )
+
+    def _track(self, chunk: dict[str, Any]) -> None:
+        if self.session_id is None and isinstance(chunk.get("session_id"), str):
+            self.session_id = chunk["session_id"]
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            return
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                self._parts.append(delta["content"])
+            if choice.get("finish_reason"):
+                self.finished = True
+
+
+def _error_text(chunk: dict[str, Any]) -> str:
+    error = chunk.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error)
+    return str(error)

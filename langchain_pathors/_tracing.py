@@ -1,0 +1,55 @@
+"""What callbacks and LangSmith see: retries as `on_retry` events, params without secrets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
+
+    from langchain_pathors._client import OnRetry, RetryEvent
+
+__all__ = ["SECRET_PARAMS", "redact_params", "retry_hook"]
+
+# Never traced: the key, headers that may hold credentials, the session's variables (user
+# data), and injected clients (their own headers may hold credentials).
+SECRET_PARAMS = frozenset(
+    {"api_key", "default_headers", "session_variables", "http_client", "http_async_client"}
+)
+
+
+def redact_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Drop secret values from invocation params; record only which variables were set."""
+    clean = {k: v for k, v in params.items() if k not in SECRET_PARAMS}
+    variables = params.get("session_variables")
+    if isinstance(variables, dict):
+        clean["session_variable_names"] = sorted(str(k) for k in variables)
+    return clean
+
+
+def _retry_state(event: RetryEvent) -> Any:
+    # langchain-core's on_retry takes tenacity's RetryCallState (tenacity is its dependency).
+    from tenacity import RetryCallState, Retrying
+    from tenacity.wait import wait_fixed
+
+    state = RetryCallState(Retrying(wait=wait_fixed(event.delay)), fn=None, args=(), kwargs={})
+    state.attempt_number = event.retry_number
+    state.set_exception((type(event.error), event.error, event.error.__traceback__))
+    state.idle_for = event.delay
+    return state
+
+
+def retry_hook(
+    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+) -> OnRetry | None:
+    """A client `on_retry` hook that reports each retry to the run's callbacks."""
+    if run_manager is None:
+        return None
+
+    def hook(event: RetryEvent) -> object:
+        return run_manager.on_retry(_retry_state(event))
+
+    return hook

@@ -1,0 +1,195 @@
+"""Typed errors for every failure a Pathors call can end in.
+
+Each class is also the matching `langchain_core.exceptions.Model*Error`, so code written
+against LangChain's provider-neutral errors (and its `is_retryable` flag) works unchanged.
+Errors carry plain data only (status, message, session id, partial text): never the
+request, its headers or the API key.
+
+Example:
+    ```python
+    from langchain_pathors import ChatPathors, PathorsAuthenticationError, PathorsError
+
+    try:
+        ChatPathors(api_key="wrong").invoke("Hello")
+    except PathorsAuthenticationError as e:
+        print("check PATHORS_API_KEY:", e)
+    except PathorsError as e:
+        print(e.status_code, e.message, e.is_retryable)
+    ```
+"""
+
+from __future__ import annotations
+
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+__all__ = [
+    "PathorsAPIStatusError",
+    "PathorsAuthenticationError",
+    "PathorsBadRequestError",
+    "PathorsConnectionError",
+    "PathorsError",
+    "PathorsNotFoundError",
+    "PathorsOutcomeUnknownError",
+    "PathorsPermissionDeniedError",
+    "PathorsRateLimitError",
+    "PathorsResponseError",
+    "PathorsServerError",
+    "PathorsStreamError",
+    "PathorsTimeoutError",
+]
+
+
+class PathorsError(ModelError):
+    """Base of every error this package raises for a failed Pathors call.
+
+    Attributes:
+        message: What went wrong, with the server's own `error` text when it sent one.
+        status_code: The HTTP status, or None when no response arrived.
+        session_id: The session the call was pinned to (or the server assigned), if any.
+        retry_after: Seconds the server asked the client to wait, when it said so.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsError as e:
+            log.warning("pathors failed: %s (retryable=%s)", e, e.is_retryable)
+        ```
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        session_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.session_id = session_id
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status_code is not None:
+            parts.append(f"(HTTP {self.status_code})")
+        if self.session_id is not None:
+            parts.append(f"[session {self.session_id}]")
+        return " ".join(parts)
+
+
+class PathorsAPIStatusError(PathorsError):
+    """The server answered with an HTTP status this package has no finer class for."""
+
+
+class PathorsBadRequestError(PathorsError, ModelInvalidRequestError):
+    """400: the server rejected the request body (or a client-side check did)."""
+
+
+class PathorsAuthenticationError(PathorsError, ModelAuthenticationError):
+    """401: the API key is missing or wrong. Not retryable."""
+
+
+class PathorsPermissionDeniedError(PathorsError, ModelPermissionDeniedError):
+    """403: the key is valid but may not use this project."""
+
+
+class PathorsNotFoundError(PathorsError, ModelNotFoundError):
+    """404: the project (or path) does not exist. Check `project_id` and `base_url`."""
+
+
+class PathorsRateLimitError(PathorsError, ModelRateLimitError):
+    """429: too many requests. Retryable; `retry_after` says how long the server asked for."""
+
+
+class PathorsServerError(PathorsError, ModelAPIError):
+    """5xx: the server failed. Retryable unless the call was pinned to a session."""
+
+
+class PathorsConnectionError(PathorsError, ModelConnectionError):
+    """The server could not be reached (DNS, refused connection, TLS, pool exhausted)."""
+
+
+class PathorsTimeoutError(PathorsError, ModelTimeoutError):
+    """A connect, read or stream-idle timeout expired."""
+
+
+class PathorsResponseError(PathorsError, ModelAPIError):
+    """The server answered 2xx with a body that is not a valid chat completion."""
+
+
+class PathorsStreamError(PathorsResponseError):
+    """A stream failed: an `{"error": ...}` event, malformed data, or an end before the answer.
+
+    Attributes:
+        partial_text: The text that had arrived before the failure (already delivered
+            to a streaming caller; kept here so nothing is lost).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        session_id: str | None = None,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(message, status_code=status_code, session_id=session_id)
+        self.partial_text = partial_text
+
+
+class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
+    """A call pinned to a session failed after the server may have applied the turn.
+
+    Re-sending could advance the session twice, so the package does not retry. Inspect
+    the session (or ask the user) before trying again.
+
+    Attributes:
+        partial_text: Text that arrived before the failure.
+        cause: The underlying error (timeout, 5xx, cut stream).
+    """
+
+    is_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        session_id: str | None,
+        status_code: int | None = None,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(message, status_code=status_code, session_id=session_id)
+        self.partial_text = partial_text
+
+
+_STATUS_CLASSES: dict[int, type[PathorsError]] = {
+    400: PathorsBadRequestError,
+    401: PathorsAuthenticationError,
+    403: PathorsPermissionDeniedError,
+    404: PathorsNotFoundError,
+    413: PathorsBadRequestError,
+    422: PathorsBadRequestError,
+    429: PathorsRateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[PathorsError]:
+    """Map an HTTP status to the error class a caller should catch."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return PathorsServerError
+    return PathorsAPIStatusError
