@@ -456,10 +456,7 @@ def _chat_result(message: AIMessage) -> ChatResult:
                 message=message, generation_info={"finish_reason": metadata.get("finish_reason")}
             )
         ],
-        llm_output={
-            "model_name": metadata.get("model_name"),
-            "session_id": metadata.get("session_id"),
-        },
+        llm_output=llm_output,
     )
 
 
