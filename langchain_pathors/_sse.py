@@ -53,8 +53,9 @@ class SSEDecoder:
                 return []  # could still be a BOM split across chunks
             self._started = True
             chunk, self._buffer = self._buffer.removeprefix(_BOM), b""
-        if self._pending_cr:
+        if self._pending_cr and chunk:
             # A CR ended the previous chunk: a LF starting this one belongs to it (CRLF).
+            # An empty chunk says nothing yet, so the CR stays pending through it.
             self._pending_cr = False
             if chunk.startswith(b"\n"):
                 chunk = chunk[1:]
