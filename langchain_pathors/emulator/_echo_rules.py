@@ -1,0 +1,135 @@
+"""The rules of the echo pathway, as plain functions over wire dicts.
+
+Kept apart from the pathway classes so each rule can be read (and tested) on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ._schema_args import build_arguments
+
+__all__ = ["choose_tool_calls", "greeting", "message_text", "summarise_tool_results"]
+
+_ERROR_TEXT = re.compile(r"^\s*error\b\s*:?\s*", re.IGNORECASE)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a wire message: a string, or the text blocks of a list, joined.
+
+    Example:
+        >>> message_text({"role": "user", "content": [{"type": "text", "text": "Hi"}]})
+        'Hi'
+
+    """
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            block if isinstance(block, str) else str(block.get("text", ""))
+            for block in content
+            if isinstance(block, str) or (isinstance(block, dict) and "text" in block)
+        )
+    return ""
+
+
+def greeting(variables: dict[str, Any]) -> str:
+    """The first-turn greeting listing session variables (``""`` when there are none).
+
+    Example:
+        >>> greeting({"userName": "John Doe", "userRole": "admin"})
+        'Hello! Session variables: userName=John Doe, userRole=admin. '
+
+    """
+    if not variables:
+        return ""
+    pairs = ", ".join(f"{key}={_fmt(value)}" for key, value in variables.items())
+    return f"Hello! Session variables: {pairs}. "
+
+
+def summarise_tool_results(messages: list[dict[str, Any]]) -> str:
+    """Summarise the trailing ``tool`` messages of a conversation.
+
+    A tool's name comes from the message's ``name`` or, failing that, from the assistant
+    tool call with the same id. A result fails when it has ``status: "error"``,
+    ``is_error: true`` or text starting with ``Error``.
+
+    Example:
+        >>> summarise_tool_results([{"role": "tool", "name": "get_weather",
+        ...                          "tool_call_id": "c1", "content": "72°F, sunny"}])
+        'Tool results: get_weather: 72°F, sunny.'
+
+    """
+    trailing: list[dict[str, Any]] = []
+    for msg in reversed(messages):
+        if msg.get("role") != "tool":
+            break
+        trailing.insert(0, msg)
+    names: dict[str, str] = {}  # tool_call_id -> function name, from assistant turns
+    for msg in messages:
+        for call in msg.get("tool_calls") or []:
+            names[str(call.get("id"))] = str(call.get("function", {}).get("name", "tool"))
+    parts = []
+    for msg in trailing:
+        name = msg.get("name") or names.get(str(msg.get("tool_call_id")), "tool")
+        text = message_text(msg).strip()
+        failed = msg.get("status") == "error" or msg.get("is_error") is True
+        if _ERROR_TEXT.match(text):
+            failed, text = True, _ERROR_TEXT.sub("", text, count=1)
+        text = (text or "(empty)").rstrip(".")
+        parts.append(f"{name} failed: {text}" if failed else f"{name}: {text}")
+    return f"Tool results: {'; '.join(parts)}."
+
+
+def choose_tool_calls(
+    tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] | None, text: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Which tools to call for a user message, with schema-valid arguments.
+
+    Args:
+        tools: Wire tool definitions (already validated).
+        tool_choice: The request's ``tool_choice``.
+        text: The last user message's text.
+
+    Returns:
+        ``(name, arguments)`` pairs, in the order the tools are mentioned.
+
+    Example:
+        >>> tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        ...     "type": "object", "properties": {"city": {"type": "string"}},
+        ...     "required": ["city"]}}}
+        >>> choose_tool_calls([tool], "auto", "Get weather in 'Oslo'")
+        [('get_weather', {'city': 'Oslo'})]
+
+    """
+    by_name = {t["function"]["name"]: t["function"] for t in tools}
+    if not by_name or tool_choice == "none":
+        return []
+    found: list[tuple[int, str]] = []
+    for name in by_name:
+        match = _mention(name).search(text)
+        if match:
+            found.append((match.start(), name))
+    chosen = [name for _, name in sorted(found)]
+    if isinstance(tool_choice, dict):
+        chosen = [tool_choice["function"]["name"]]
+    elif tool_choice == "required" and not chosen:
+        chosen = [next(iter(by_name))]
+    rest = text
+    for name in by_name:
+        rest = _mention(name).sub(" ", rest)
+    rest = re.sub(r"\s+", " ", rest).strip()
+    return [(name, build_arguments(by_name[name].get("parameters"), rest)) for name in chosen]
+
+
+def _mention(name: str) -> re.Pattern[str]:
+    # "get_weather" also matches "Get Weather" and "get-weather", as a whole word.
+    parts = [re.escape(p) for p in re.split(r"[_\-\s]+", name) if p]
+    return re.compile(r"(?<![A-Za-z0-9])" + r"[_\-\s]+".join(parts) + r"(?![A-Za-z0-9])", re.I)
+
+
+def _fmt(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,194 @@
+"""Build tool-call arguments that fit a JSON schema from the words of a user message.
+
+One general rule, used by :class:`~langchain_pathors.emulator.EchoPathway`:
+
+* integers and numbers take, in order, the numbers found in the message (``0`` / ``0.0``
+  once they run out), clamped to ``minimum`` / ``maximum``;
+* strings take, in order, the quoted phrases of the message (``'...'``, ``"..."`` or
+  curly quotes), repeating the last one once they run out; with no quoted phrase at all,
+  the message text itself, or the property name when that text is empty;
+* booleans are ``false``; ``enum`` / ``const`` give their (first) value;
+* arrays hold one item built from ``items``; objects are filled recursively;
+* ``$ref`` (``#/$defs/...`` or ``#/definitions/...``), ``anyOf`` / ``oneOf`` (first
+  non-null branch), ``allOf`` (merged) and type lists (first non-null type) are resolved;
+* only ``required`` properties are filled; when a schema has no ``required`` list at all,
+  every property without a ``default`` is filled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["build_arguments", "extract_numbers", "extract_quoted"]
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+# An opening single quote must not follow a letter, so "What's" is not a quote.
+_QUOTED = re.compile(
+    r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|\u201c([^\u201d]+)\u201d|\u2018([^\u2019]+)\u2019"
+)
+_MAX_DEPTH = 8
+
+
+def extract_numbers(text: str) -> list[float]:
+    """The numbers in ``text``, in order.
+
+    Example:
+        >>> extract_numbers("add 2 and -3.5")
+        [2.0, -3.5]
+
+    """
+    return [float(m.group(0)) for m in _NUMBER.finditer(text)]
+
+
+def extract_quoted(text: str) -> list[str]:
+    """The quoted phrases in ``text``, in order (apostrophes inside words are not quotes).
+
+    Example:
+        >>> extract_quoted("What's the weather in 'San Francisco'?")
+        ['San Francisco']
+
+    """
+    return [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
+
+
+def build_arguments(schema: dict[str, Any] | None, text: str) -> dict[str, Any]:
+    """Arguments for a tool whose ``parameters`` schema is ``schema``, drawn from ``text``.
+
+    Args:
+        schema: The tool's JSON schema (an object schema; ``None`` means no parameters).
+        text: The user's words, with the tool-name mention already removed.
+
+    Returns:
+        A dict that validates against the schema's types.
+
+    Example:
+        >>> build_arguments(
+        ...     {"type": "object", "properties": {"city": {"type": "string"},
+        ...      "days": {"type": "integer"}}, "required": ["city", "days"]},
+        ...     "forecast for 'Paris' over 3 days",
+        ... )
+        {'city': 'Paris', 'days': 3}
+
+    """
+    if not schema:
+        return {}
+    filler = _Filler(schema, text)
+    value = filler.fill(schema, "arguments", 0)
+    return value if isinstance(value, dict) else {}
+
+
+class _Filler:
+    def __init__(self, root: dict[str, Any], text: str) -> None:
+        self._root = root
+        self._text = text.strip()
+        # Shared iterators: values are consumed in property order across the whole schema.
+        self._numbers: Iterator[float] = iter(extract_numbers(text))
+        self._phrases: Iterator[str] = iter(extract_quoted(text))
+        self._last_phrase: str | None = None
+
+    def fill(self, schema: Any, name: str, depth: int) -> Any:
+        schema = self._resolve(schema, depth)
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return schema["enum"][0]
+        kind = _schema_type(schema)
+        if kind == "object":
+            return self._object(schema, depth)
+        if kind == "array":
+            if depth >= _MAX_DEPTH:
+                return []
+            return [self.fill(schema.get("items", {}), name, depth + 1)]
+        if kind == "integer":
+            return int(self._number(schema))
+        if kind == "number":
+            return float(self._number(schema))
+        if kind == "boolean":
+            return False
+        if kind == "null":
+            return None
+        return self._string(name)
+
+    def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
+        props: dict[str, Any] = schema.get("properties") or {}
+        if depth >= _MAX_DEPTH:
+            return {}
+        if "required" in schema:
+            names = [n for n in props if n in schema["required"]]
+        else:
+            names = [n for n, p in props.items() if not (isinstance(p, dict) and "default" in p)]
+        return {n: self.fill(props[n], n, depth + 1) for n in names}
+
+    def _number(self, schema: dict[str, Any]) -> float:
+        value = next(self._numbers, 0.0)
+        if isinstance(schema.get("minimum"), (int, float)):
+            value = max(value, float(schema["minimum"]))
+        if isinstance(schema.get("maximum"), (int, float)):
+            value = min(value, float(schema["maximum"]))
+        return value
+
+    def _string(self, name: str) -> str:
+        self._last_phrase = next(self._phrases, self._last_phrase)
+        return self._last_phrase or self._text or name
+
+    def _resolve(self, schema: Any, depth: int) -> dict[str, Any]:
+        """Follow ``$ref`` and pick one branch of ``anyOf``/``oneOf``/``allOf``."""
+        for _ in range(_MAX_DEPTH):
+            if not isinstance(schema, dict):
+                return {}
+            if isinstance(schema.get("$ref"), str):
+                schema = {**self._lookup(schema["$ref"]), **_without(schema, "$ref")}
+            elif isinstance(schema.get("allOf"), list):
+                merged = _without(schema, "allOf")
+                for part in schema["allOf"]:
+                    part = self._resolve(part, depth + 1)
+                    merged["properties"] = {
+                        **merged.get("properties", {}),
+                        **part.get("properties", {}),
+                    }
+                    merged["required"] = [*merged.get("required", []), *part.get("required", [])]
+                    merged.update({k: v for k, v in part.items() if k not in merged})
+                schema = merged
+            else:
+                branches = schema.get("anyOf") or schema.get("oneOf")
+                if not isinstance(branches, list):
+                    return schema
+                options = [b for b in branches if not (isinstance(b, dict) and _is_null(b))]
+                rest = _without(_without(schema, "anyOf"), "oneOf")
+                schema = {**(options or branches)[0], **rest} if branches else rest
+        return schema if isinstance(schema, dict) else {}
+
+    def _lookup(self, ref: str) -> dict[str, Any]:
+        node: Any = self._root
+        if not ref.startswith("#"):
+            return {}
+        for part in ref.lstrip("#").strip("/").split("/"):
+            if not part:
+                continue
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node.get(part) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"] or ["null"]
+        kind = kinds[0]
+    if isinstance(kind, str):
+        return kind
+    if "properties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "string"
+
+
+def _is_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null"
+
+
+def _without(schema: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k != key}

@@ -1,0 +1,217 @@
+"""Validation of request bodies, with the 400 messages the emulator sends.
+
+Each check names the offending field (and index), so a client bug is easy to find.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ChatInput",
+    "RequestError",
+    "SessionInput",
+    "is_valid_session_id",
+    "parse_chat",
+    "parse_session",
+]
+
+MAX_SESSION_ID_LENGTH = 256
+ROLES = ("system", "user", "assistant", "tool", "developer")
+TOOL_CHOICES = ("auto", "none", "required")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class RequestError(ValueError):
+    """A request the emulator answers with ``400 {"error": message}``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    """The validated fields of a chat request the emulator uses.
+
+    Example:
+        >>> parse_chat({"messages": [{"role": "user", "content": "Hi"}]}).stream
+        False
+
+    """
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    tool_choice: str | dict[str, Any] | None
+    stream: bool
+    stop: list[str]
+    session_id: str | None
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """The validated body of a create-session request.
+
+    Example:
+        >>> parse_session({"session_id": "s1"}).variables
+        {}
+
+    """
+
+    session_id: str
+    variables: dict[str, Any]
+
+
+def is_valid_session_id(value: Any) -> bool:
+    """A non-empty string of at most 256 characters with no control characters.
+
+    Example:
+        >>> is_valid_session_id("user-1"), is_valid_session_id("a" + chr(10) + "b")
+        (True, False)
+
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SESSION_ID_LENGTH
+        and not _CONTROL.search(value)
+    )
+
+
+def parse_session(body: Any) -> SessionInput:
+    """Validate a create-session body.
+
+    Raises:
+        RequestError: With the documented messages.
+
+    """
+    if not isinstance(body, dict):
+        raise RequestError("Invalid request body")
+    session_id = body.get("session_id")
+    if session_id is None or session_id == "":
+        raise RequestError("session_id is required")
+    if not is_valid_session_id(session_id):
+        raise RequestError("Missing or invalid session_id")
+    variables = body.get("variables")
+    if variables is None:
+        variables = {}
+    if not isinstance(variables, dict):
+        raise RequestError("variables must be an object")
+    return SessionInput(session_id, variables)
+
+
+def parse_chat(body: Any) -> ChatInput:
+    """Validate a chat-completions body (unknown OpenAI fields are accepted and ignored).
+
+    Raises:
+        RequestError: Naming the first invalid field.
+
+    """
+    if not isinstance(body, dict):
+        raise RequestError("Invalid request body")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("messages must be a non-empty array")
+    for index, message in enumerate(messages):
+        _check_message(index, message)
+    tools = _parse_tools(body.get("tools"))
+    tool_choice = _parse_tool_choice(body.get("tool_choice"), tools)
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise RequestError("stream must be a boolean")
+    session_id = body.get("session_id")
+    if session_id is not None and not is_valid_session_id(session_id):
+        raise RequestError("Missing or invalid session_id")
+    return ChatInput(
+        messages, tools, tool_choice, bool(stream), _parse_stop(body.get("stop")), session_id
+    )
+
+
+def _check_message(index: int, message: Any) -> None:
+    where = f"messages[{index}]"
+    if not isinstance(message, dict):
+        raise RequestError(f"{where} must be an object")
+    role = message.get("role")
+    if role not in ROLES:
+        raise RequestError(f"{where}.role must be one of system, user, assistant, tool")
+    content = message.get("content")
+    if content is None and role != "assistant":
+        raise RequestError(f"{where}.content is required")
+    if content is not None and not isinstance(content, (str, list)):
+        raise RequestError(f"{where}.content must be a string or an array")
+    if isinstance(content, list) and not all(isinstance(b, (dict, str)) for b in content):
+        raise RequestError(f"{where}.content parts must be objects")
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        raise RequestError(f"{where}.tool_call_id is required for tool messages")
+    calls = message.get("tool_calls")
+    if role == "assistant" and calls is not None:
+        if not isinstance(calls, list):
+            raise RequestError(f"{where}.tool_calls must be an array")
+        for j, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, dict) else None
+            if not (
+                isinstance(function, dict)
+                and isinstance(call.get("id"), str)
+                and isinstance(function.get("name"), str)
+                and isinstance(function.get("arguments", ""), str)
+            ):
+                raise RequestError(f"{where}.tool_calls[{j}] is invalid")
+
+
+def _parse_tools(tools: Any) -> list[dict[str, Any]]:
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise RequestError("tools must be an array")
+    seen: set[str] = set()
+    for index, tool in enumerate(tools):
+        where = f"tools[{index}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise RequestError(f"{where}.type must be 'function'")
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise RequestError(f"{where}.function must be an object")
+        name = function.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise RequestError(f"{where}.function.name must match ^[A-Za-z0-9_-]{{1,64}}$")
+        if name in seen:
+            raise RequestError(f"{where}.function.name duplicates {name!r}")
+        seen.add(name)
+        if not isinstance(function.get("description", ""), str):
+            raise RequestError(f"{where}.function.description must be a string")
+        if not isinstance(function.get("parameters", {}), dict):
+            raise RequestError(f"{where}.function.parameters must be an object")
+    return tools
+
+
+def _parse_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> str | dict[str, Any] | None:
+    if choice is None:
+        return None
+    if isinstance(choice, str) and choice in TOOL_CHOICES:
+        if choice == "required" and not tools:
+            raise RequestError("tool_choice 'required' needs tools")
+        return choice
+    function = choice.get("function") if isinstance(choice, dict) else None
+    if (
+        isinstance(choice, dict)
+        and choice.get("type") == "function"
+        and isinstance(function, dict)
+        and isinstance(function.get("name"), str)
+    ):
+        names = {t["function"]["name"] for t in tools}
+        if function["name"] not in names:
+            raise RequestError(f"tool_choice names unknown tool {function['name']!r}")
+        return choice
+    raise RequestError("tool_choice must be 'auto', 'none', 'required' or a function choice")
+
+
+def _parse_stop(stop: Any) -> list[str]:
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        return stop
+    raise RequestError("stop must be a string or an array of strings")
