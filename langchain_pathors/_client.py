@@ -55,6 +55,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 SESSION_HEADER = "X-Session-ID"
 
+# Retry sleeps go through these names so tests can observe them without patching asyncio.
+_sleep = time.sleep
+_async_sleep = asyncio.sleep
+
 
 @dataclass(frozen=True)
 class RetryEvent:
@@ -289,7 +293,7 @@ class PathorsClient:
             event = self._next_retry(retry_number, failure)
             if on_retry is not None:
                 on_retry(event)
-            time.sleep(event.delay)
+            _sleep(event.delay)
 
     async def _asend(
         self,
@@ -326,7 +330,7 @@ class PathorsClient:
                 outcome = on_retry(event)
                 if inspect.isawaitable(outcome):
                     await outcome
-            await asyncio.sleep(event.delay)
+            await _async_sleep(event.delay)
 
     # ----------------------------------------------------------------- chat
     def chat(

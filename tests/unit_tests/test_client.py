@@ -1,0 +1,392 @@
+"""The HTTP layer through ChatPathors: headers, URLs, error mapping, retries, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from langchain_pathors import (
+    ChatPathors,
+    PathorsAPIStatusError,
+    PathorsAuthenticationError,
+    PathorsBadRequestError,
+    PathorsConnectionError,
+    PathorsNotFoundError,
+    PathorsOutcomeUnknownError,
+    PathorsRateLimitError,
+    PathorsResponseError,
+    PathorsServerError,
+    PathorsStreamError,
+    PathorsTimeoutError,
+)
+from tests.unit_tests.conftest import (
+    API_KEY,
+    ChunkedBody,
+    FakePathors,
+    completion,
+    sse,
+    stream_response,
+    text_stream,
+)
+
+
+def error(status: int, message: str = "boom", **headers: str) -> httpx.Response:
+    """An error response; header keywords use "_" for "-" (retry_after -> retry-after)."""
+    named = {k.replace("_", "-"): v for k, v in headers.items()}
+    return httpx.Response(status, json={"error": message}, headers=named)
+
+
+# --------------------------------------------------------------------------- requests
+def test_request_carries_auth_json_and_documented_path(fake: FakePathors) -> None:
+    fake.model().invoke("Hello!")
+    (request,) = fake.requests
+    assert request.method == "POST"
+    assert str(request.url) == (
+        "https://pathors.test/api/project/proj-1/integration/api/chat/completions"
+    )
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("langchain-pathors/")
+    assert json.loads(request.content) == {
+        "messages": [{"role": "user", "content": "Hello!"}],
+        "stream": False,
+    }
+
+
+def test_session_goes_in_header_never_in_body(fake: FakePathors) -> None:
+    fake.model(session_id="user-1").invoke("Hi")
+    (request,) = fake.requests
+    assert request.headers["x-session-id"] == "user-1"
+    assert "session_id" not in json.loads(request.content)
+
+
+@pytest.mark.parametrize(
+    ("project_id", "segment"),
+    [
+        ("a/b", "a%2Fb"),
+        ("x?admin=1", "x%3Fadmin%3D1"),
+        ("p#frag", "p%23frag"),
+        ("%2e%2e", "%252e%252e"),
+        ("../other", "..%2Fother"),
+    ],
+)
+def test_project_id_stays_one_path_segment(
+    fake: FakePathors, project_id: str, segment: str
+) -> None:
+    fake.model(project_id=project_id).invoke("Hi")
+    (request,) = fake.requests
+    raw_path = request.url.raw_path.decode()
+    assert raw_path == f"/api/project/{segment}/integration/api/chat/completions"
+    assert request.url.query == b""
+
+
+@pytest.mark.parametrize("project_id", ["..", ".", "", "a\nb"])
+def test_project_id_that_cannot_be_a_segment_is_refused(project_id: str) -> None:
+    with pytest.raises(ValueError, match="project_id"):
+        ChatPathors(project_id=project_id, api_key="k")
+
+
+def test_default_headers_are_sent_but_cannot_replace_auth(fake: FakePathors) -> None:
+    llm = fake.model(default_headers={"X-Trace": "t-1", "Authorization": "Bearer other"})
+    llm.invoke("Hi")
+    (request,) = fake.requests
+    assert request.headers["x-trace"] == "t-1"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_injected_client_without_auth_still_authenticates(fake: FakePathors) -> None:
+    # The injected client has no headers of its own: each request brings the key.
+    client = httpx.Client(transport=httpx.MockTransport(fake.handler))
+    llm = ChatPathors(project_id="p", api_key=API_KEY, http_client=client)
+    llm.invoke("Hi")
+    assert fake.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+async def test_injected_async_client_still_authenticates(fake: FakePathors) -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    llm = ChatPathors(project_id="p", api_key=API_KEY, http_async_client=client)
+    await llm.ainvoke("Hi")
+    assert fake.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_missing_api_key_fails_before_any_request(
+    fake: FakePathors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PATHORS_API_KEY", raising=False)
+    llm = fake.model(api_key=None)
+    with pytest.raises(PathorsAuthenticationError, match="PATHORS_API_KEY"):
+        llm.invoke("Hi")
+    assert fake.requests == []
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [
+        (400, PathorsBadRequestError),
+        (401, PathorsAuthenticationError),
+        (404, PathorsNotFoundError),
+        (418, PathorsAPIStatusError),
+    ],
+)
+def test_client_errors_map_to_types_and_are_not_retried(
+    fake: FakePathors, sleeps: list[float], status: int, error_type: type[Exception]
+) -> None:
+    fake.chat = [error(status, "Invalid request body")]
+    with pytest.raises(error_type) as info:
+        fake.model().invoke("Hi")
+    assert info.value.status_code == status  # type: ignore[attr-defined]
+    assert "Invalid request body" in str(info.value)
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+def test_error_without_json_body_is_still_readable(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(502, content=b"<html>Bad gateway</html>")]
+    with pytest.raises(PathorsServerError, match="Bad gateway"):
+        fake.model(max_retries=0).invoke("Hi")
+
+
+def test_server_echoing_the_key_is_redacted(fake: FakePathors) -> None:
+    fake.chat = [error(401, f"key {API_KEY} is not valid")]
+    with pytest.raises(PathorsAuthenticationError) as info:
+        fake.model().invoke("Hi")
+    assert API_KEY not in str(info.value)
+    assert "***" in str(info.value)
+
+
+def test_redirect_is_not_followed(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(307, headers={"location": "https://evil.test/steal"})]
+    with pytest.raises(PathorsAPIStatusError, match="redirect") as info:
+        fake.model(session_id="s-1").invoke("Hi")
+    assert info.value.status_code == 307
+    assert [r.url.host for r in fake.requests] == ["pathors.test"]
+
+
+def test_malformed_json_body_is_a_response_error(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(200, content=b'{"id": "x", "choi')]
+    with pytest.raises(PathorsResponseError, match="not JSON"):
+        fake.model().invoke("Hi")
+
+
+def test_body_without_choices_is_a_response_error(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(200, json={"id": "x", "choices": []})]
+    with pytest.raises(PathorsResponseError, match="choices"):
+        fake.model().invoke("Hi")
+
+
+# --------------------------------------------------------------------------- retries
+def test_server_error_without_session_is_retried_max_retries_times(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [error(500)]
+    with pytest.raises(PathorsServerError):
+        fake.model(max_retries=2).invoke("Hi")
+    assert len(fake.requests) == 3  # one attempt + two retries
+    assert len(sleeps) == 2
+    assert 0.25 <= sleeps[0] <= 0.5  # initial_backoff 0.5, equal jitter
+    assert 0.5 <= sleeps[1] <= 1.0
+
+
+def test_retry_then_success(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [error(503), httpx.Response(200, json=completion("ok"))]
+    assert fake.model().invoke("Hi").content == "ok"
+    assert len(fake.requests) == 2
+
+
+def test_pinned_session_is_not_resent_after_500(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [error(500, "pathway crashed")]
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        fake.model().invoke("Hi", session_id="user-7")
+    assert len(fake.requests) == 1
+    assert info.value.session_id == "user-7"
+    assert info.value.status_code == 500
+    assert "pathway crashed" in str(info.value)
+    assert not info.value.is_retryable
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_pinned_session_is_retried_when_refused_before_work(
+    fake: FakePathors, sleeps: list[float], status: int
+) -> None:
+    fake.chat = [error(status, retry_after="1.5"), httpx.Response(200, json=completion("ok"))]
+    assert fake.model().invoke("Hi", session_id="user-7").content == "ok"
+    assert len(fake.requests) == 2
+    assert sleeps == [1.5]
+
+
+def test_retry_after_ms_wins(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [
+        error(429, retry_after_ms="250", retry_after="9"),
+        httpx.Response(200, json=completion()),
+    ]
+    fake.model().invoke("Hi")
+    assert sleeps == [0.25]
+
+
+def test_retry_after_above_cap_fails_at_once(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [error(429, "slow down", retry_after="3600")]
+    with pytest.raises(PathorsRateLimitError) as info:
+        fake.model(max_retry_after=30).invoke("Hi")
+    assert info.value.retry_after == 3600
+    assert info.value.is_retryable
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+def test_max_retries_zero_means_one_attempt(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [error(503)]
+    with pytest.raises(PathorsServerError):
+        fake.model(max_retries=0).invoke("Hi")
+    assert len(fake.requests) == 1
+
+
+def test_connect_error_is_retried_even_in_a_session(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [httpx.ConnectError("refused"), httpx.Response(200, json=completion("ok"))]
+    assert fake.model().invoke("Hi", session_id="s-1").content == "ok"
+    assert len(fake.requests) == 2
+
+
+def test_connect_error_exhausted_is_a_connection_error(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [httpx.ConnectError("refused")]
+    with pytest.raises(PathorsConnectionError, match="refused") as info:
+        fake.model(max_retries=1).invoke("Hi")
+    assert info.value.status_code is None
+    assert len(fake.requests) == 2
+
+
+def test_read_timeout_in_a_session_is_outcome_unknown(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [httpx.ReadTimeout("slow")]
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        fake.model().invoke("Hi", session_id="s-9")
+    assert info.value.session_id == "s-9"
+    assert len(fake.requests) == 1
+
+
+def test_read_timeout_without_session_is_retried_then_typed(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [httpx.ReadTimeout("slow")]
+    with pytest.raises(PathorsTimeoutError):
+        fake.model(max_retries=1).invoke("Hi")
+    assert len(fake.requests) == 2
+
+
+async def test_async_retries_use_the_same_policy(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [error(503, retry_after="2"), httpx.Response(200, json=completion("ok"))]
+    assert (await fake.model().ainvoke("Hi")).content == "ok"
+    assert sleeps == [2.0]
+    fake.requests.clear()
+    fake.chat = [error(500)]
+    with pytest.raises(PathorsOutcomeUnknownError):
+        await fake.model().ainvoke("Hi", session_id="s-1")
+    assert len(fake.requests) == 1
+
+
+# --------------------------------------------------------------------------- streams
+def test_stream_is_not_retried_after_first_event(fake: FakePathors, sleeps: list[float]) -> None:
+    body = sse({"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]})
+    fake.chat = [stream_response(body, error=httpx.RemoteProtocolError("peer closed"))]
+    received: list[str] = []
+    with pytest.raises(PathorsStreamError) as info:
+        for piece in fake.model().stream("Hi"):
+            received.append(str(piece.content))
+    assert "".join(received) == "Hel"
+    assert info.value.partial_text == "Hel"
+    assert len(fake.requests) == 1
+
+
+def test_cut_stream_in_a_session_is_outcome_unknown_with_partial_text(fake: FakePathors) -> None:
+    body = sse({"choices": [{"index": 0, "delta": {"content": "Half an"}, "finish_reason": None}]})
+    fake.chat = [stream_response(body)]
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        list(fake.model().stream("Hi", session_id="s-3"))
+    assert info.value.partial_text == "Half an"
+    assert info.value.session_id == "s-3"
+
+
+def test_json_answer_to_a_stream_request_is_a_stream_error(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(200, json=completion())]
+    with pytest.raises(PathorsStreamError, match="application/json"):
+        list(fake.model().stream("Hi"))
+
+
+def test_stream_status_error_is_retried_before_any_event(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [error(503), stream_response(text_stream(["ok"]))]
+    assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ok"
+    assert len(fake.requests) == 2
+
+
+def test_done_is_optional_after_finish_reason(fake: FakePathors) -> None:
+    fake.chat = [stream_response(text_stream(["a", "b"], done=False))]
+    assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ab"
+
+
+def test_stream_body_is_closed_on_early_break(fake: FakePathors) -> None:
+    body = ChunkedBody([text_stream(["a", "b", "c"])])
+    fake.chat = [httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)]
+    stream = fake.model().stream("Hi")
+    next(stream)
+    assert not body.closed
+    stream.close()
+    assert body.closed
+
+
+# --------------------------------------------------------------------------- clients
+def test_one_lazily_created_client_per_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[httpx.Client] = []
+    original = httpx.Client.__init__
+
+    def spy(self: httpx.Client, *args: object, **kwargs: object) -> None:
+        created.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.Client, "__init__", spy)
+    llm = ChatPathors(project_id="p", api_key="k")
+    assert created == []  # nothing until the first call
+    client = llm._client._sync_client()
+    assert llm._client._sync_client() is client
+    assert created == [client]
+    assert client.follow_redirects is False
+    llm.close()
+    assert client.is_closed
+
+
+def test_async_client_per_event_loop_survives_separate_asyncio_runs() -> None:
+    llm = ChatPathors(project_id="p", api_key="k")
+
+    async def get() -> httpx.AsyncClient:
+        return llm._client._async_client()
+
+    first = asyncio.run(get())
+    second = asyncio.run(get())
+    assert first is not second  # a client bound to a closed loop is never reused
+    assert len(llm._client._async_clients) == 1  # the closed loop's client was dropped
+
+
+async def test_aclose_closes_the_loop_client() -> None:
+    async with ChatPathors(project_id="p", api_key="k") as llm:
+        client = llm._client._async_client()
+    assert client.is_closed
+
+
+def test_context_manager_closes(fake: FakePathors) -> None:
+    with ChatPathors(project_id="p", api_key="k") as llm:
+        client = llm._client._sync_client()
+    assert client.is_closed
+
+
+def test_injected_clients_are_left_open(fake: FakePathors) -> None:
+    llm = fake.model()
+    llm.invoke("Hi")
+    llm.close()
+    assert not llm.http_client.is_closed  # type: ignore[union-attr]
