@@ -117,7 +117,7 @@ class SSEDecoder:
             if "\0" not in value:
                 self._id = value
         elif name == "retry":
-            if value.isdigit():
+            if value.isascii() and value.isdigit():  # ASCII digits only: "²".isdigit()
                 self._retry = int(value)
         else:
             return None  # unknown fields are ignored, as the spec says
