@@ -24,8 +24,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.tool import ToolCallChunk
-from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
+from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call
 
 from langchain_pathors.errors import PathorsResponseError
 
@@ -145,20 +144,77 @@ def _first_choice(body: dict[str, Any], key: str) -> dict[str, Any]:
     return choice
 
 
+def _as_text(value: object) -> str | None:
+    """A wire value as the string an (invalid) tool call holds; None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _parse_tool_call(raw: object) -> ToolCall | InvalidToolCall:
+    """One `tool_calls` entry as a ToolCall, or an InvalidToolCall saying what is wrong.
+
+    Never raises: whatever the server sent is kept, so an agent can report it.
+    """
+    if not isinstance(raw, dict):
+        return invalid_tool_call(args=_as_text(raw), error="tool call is not a JSON object")
+    raw_id = raw.get("id")
+    call_id = None if raw_id is None else str(raw_id)
+    function = raw.get("function")
+    if not isinstance(function, dict):
+        return invalid_tool_call(
+            id=call_id, args=_as_text(function), error="tool call has no function object"
+        )
+    name = function.get("name")
+    arguments = function.get("arguments")
+    if not isinstance(name, str) or not name:
+        return invalid_tool_call(
+            name=_as_text(name),
+            args=_as_text(arguments),
+            id=call_id,
+            error="tool call has no function name",
+        )
+    if isinstance(arguments, dict):
+        return tool_call(name=name, args=arguments, id=call_id)  # already parsed
+    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
+        return tool_call(name=name, args={}, id=call_id)  # a tool without parameters
+    if not isinstance(arguments, str):
+        return invalid_tool_call(
+            name=name, args=_as_text(arguments), id=call_id, error="arguments are not a string"
+        )
+    try:
+        args = json.loads(arguments, strict=False)  # raw newlines in strings, as LLMs write
+    except ValueError as exc:
+        return invalid_tool_call(
+            name=name, args=arguments, id=call_id, error=f"arguments are not valid JSON: {exc}"
+        )
+    if not isinstance(args, dict):
+        return invalid_tool_call(
+            name=name, args=arguments, id=call_id, error="arguments are not a JSON object"
+        )
+    return tool_call(name=name, args=args, id=call_id)
+
+
 def message_from_response(body: dict[str, Any], header_session_id: str | None) -> AIMessage:
-    """Build the AIMessage of a chat.completion body (the first choice)."""
+    """Build the AIMessage of a chat.completion body (the first choice).
+
+    Malformed tool calls (bad JSON, arguments that are not an object, missing parts)
+    become `invalid_tool_calls`; they never raise and are never dropped.
+    """
     choice = _first_choice(body, "message")
     message = choice.get("message") or {}
     tool_calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
-    for raw in message.get("tool_calls") or []:
-        try:
-            parsed = parse_tool_call(raw, return_id=True)
-        except Exception as exc:  # any malformed call is reported, never raised
-            invalid.append(make_invalid_tool_call(raw, str(exc)))
+    raw_calls = message.get("tool_calls") or []
+    for raw in raw_calls if isinstance(raw_calls, list) else [raw_calls]:
+        parsed = _parse_tool_call(raw)
+        if parsed["type"] == "tool_call":
+            tool_calls.append(parsed)
         else:
-            if parsed is not None:
-                tool_calls.append(parsed)  # type: ignore[arg-type]
+            invalid.append(parsed)
     metadata = _metadata(body, header_session_id)
     metadata["finish_reason"] = choice.get("finish_reason")
     if "usage" in body:
