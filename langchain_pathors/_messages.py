@@ -245,6 +245,7 @@ class ChunkConverter:
         self._index_of_id: dict[str, int] = {}
         self._last_index: int | None = None
         self._next_index = 0
+        self._finish_sent = False
 
     def _index_for(self, delta: dict[str, Any]) -> int:
         index = delta.get("index")
@@ -275,8 +276,10 @@ class ChunkConverter:
             metadata.update(_metadata(chunk, self._header_session_id))
             self._first = False
         finish_reason = choice.get("finish_reason")
-        if finish_reason:
+        if finish_reason and not self._finish_sent:
+            # Once only: a server that repeats it would otherwise merge to "stopstop".
             metadata["finish_reason"] = finish_reason
+            self._finish_sent = True
         usage = chunk.get("usage")
         if usage is not None:
             metadata["token_usage"] = usage
