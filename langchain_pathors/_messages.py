@@ -246,6 +246,7 @@ class ChunkConverter:
         self._last_index: int | None = None
         self._next_index = 0
         self._finish_sent = False
+        self._names: dict[int, str] = {}
 
     def _index_for(self, delta: dict[str, Any]) -> int:
         index = delta.get("index")
@@ -263,6 +264,27 @@ class ChunkConverter:
         self._last_index = chosen
         self._next_index = max(self._next_index, chosen + 1)
         return chosen
+
+    def _tool_call_chunk(self, delta: dict[str, Any]) -> ToolCallChunk:
+        index = self._index_for(delta)
+        function = delta.get("function") or {}
+        name = function.get("name")
+        if name:
+            # A server that repeats the name on every fragment would otherwise merge to
+            # "get_weatherget_weather": send each slot's name once (pieces still add up).
+            sent = self._names.get(index, "")
+            if sent == name:
+                name = None
+            else:
+                self._names[index] = sent + name
+        call_id = delta.get("id")
+        return ToolCallChunk(
+            name=name,
+            args=function.get("arguments"),
+            id=call_id,
+            index=index,
+            type="tool_call_chunk",
+        )
 
     def convert(self, chunk: dict[str, Any]) -> AIMessageChunk:
         """One wire chunk to an AIMessageChunk."""
@@ -284,15 +306,7 @@ class ChunkConverter:
         if usage is not None:
             metadata["token_usage"] = usage
         tool_chunks = [
-            ToolCallChunk(
-                name=(d.get("function") or {}).get("name"),
-                args=(d.get("function") or {}).get("arguments"),
-                id=d.get("id"),
-                index=self._index_for(d),
-                type="tool_call_chunk",
-            )
-            for d in delta.get("tool_calls") or []
-            if isinstance(d, dict)
+            self._tool_call_chunk(d) for d in delta.get("tool_calls") or [] if isinstance(d, dict)
         ]
         content = delta.get("content") or ""
         if not isinstance(content, str):
