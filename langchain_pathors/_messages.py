@@ -251,11 +251,12 @@ class ChunkConverter:
     def _index_for(self, delta: dict[str, Any]) -> int:
         index = delta.get("index")
         call_id = delta.get("id")
+        function = delta.get("function")
         if isinstance(index, int) and not isinstance(index, bool):
             chosen = index
         elif isinstance(call_id, str) and call_id in self._index_of_id:
             chosen = self._index_of_id[call_id]
-        elif call_id or (delta.get("function") or {}).get("name"):
+        elif call_id or (function if isinstance(function, dict) else {}).get("name"):
             chosen = self._next_index
         else:
             chosen = self._last_index if self._last_index is not None else 0
@@ -267,8 +268,10 @@ class ChunkConverter:
 
     def _tool_call_chunk(self, delta: dict[str, Any]) -> ToolCallChunk:
         index = self._index_for(delta)
-        function = delta.get("function") or {}
-        name = function.get("name")
+        function = delta.get("function")
+        if not isinstance(function, dict):
+            function = {}
+        name = _as_text(function.get("name"))
         if name:
             # A server that repeats the name on every fragment would otherwise merge to
             # "get_weatherget_weather": send each slot's name once (pieces still add up).
@@ -280,8 +283,8 @@ class ChunkConverter:
         call_id = delta.get("id")
         return ToolCallChunk(
             name=name,
-            args=function.get("arguments"),
-            id=call_id,
+            args=_as_text(function.get("arguments")),
+            id=None if call_id is None else str(call_id),
             index=index,
             type="tool_call_chunk",
         )
