@@ -236,7 +236,7 @@ class ChunkConverter:
     a new id or name opens a new slot, a bare argument fragment continues the last one.
     Ids are never invented (an invented id stops chunks from merging). Metadata that
     LangChain would concatenate on merge (session id, model name, finish reason) is put on
-    one chunk only.
+    one chunk only: the first one that has it.
     """
 
     def __init__(self, header_session_id: str | None) -> None:
@@ -247,6 +247,7 @@ class ChunkConverter:
         self._next_index = 0
         self._finish_sent = False
         self._names: dict[int, str] = {}
+        self._missing: set[str] = set()
 
     def _index_for(self, delta: dict[str, Any]) -> int:
         index = delta.get("index")
@@ -299,7 +300,15 @@ class ChunkConverter:
         metadata: dict[str, Any] = {"model_provider": PROVIDER}
         if self._first:
             metadata.update(_metadata(chunk, self._header_session_id))
+            self._missing = {key for key, value in metadata.items() if value is None}
             self._first = False
+        elif self._missing:
+            # A value the first chunk lacked (say, no X-Session-ID header and no session_id
+            # in that chunk's body) goes on the first later chunk that has it.
+            for key, value in _metadata(chunk, self._header_session_id).items():
+                if key in self._missing and value is not None:
+                    metadata[key] = value
+                    self._missing.discard(key)
         finish_reason = choice.get("finish_reason")
         if finish_reason and not self._finish_sent:
             # Once only: a server that repeats it would otherwise merge to "stopstop".
