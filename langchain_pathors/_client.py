@@ -94,7 +94,7 @@ class ClientConfig:
     base_url: str
     project_id: str
     api_key: SecretStr | None
-    timeout: httpx.Timeout | float | None = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     stream_idle_timeout: float | None = None
     default_headers: Mapping[str, str] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)

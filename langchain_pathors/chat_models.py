@@ -18,10 +18,18 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
-from langchain_pathors._client import DEFAULT_TIMEOUT, ClientConfig, PathorsClient
+from langchain_pathors._client import ClientConfig, PathorsClient
 from langchain_pathors._messages import ChunkConverter, message_from_response, messages_to_wire
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._sessions import (
@@ -39,6 +47,8 @@ __all__ = ["ChatPathors"]
 
 DEFAULT_BASE_URL = "https://app.pathors.com"
 DEFAULT_MODEL_LABEL = "pathway-default"
+DEFAULT_TIMEOUT_SECONDS = 60.0
+MAX_CONNECT_TIMEOUT = 10.0
 # Per-call keyword arguments that configure the call rather than go into the request body.
 _CALL_OPTIONS = ("session_id", "session_variables", "stream")
 
@@ -96,8 +106,8 @@ class ChatPathors(BaseChatModel):
     """Sent only when set."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Default stop sequences, sent as `stop`."""
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
-    """Request timeout: seconds or an `httpx.Timeout` (60 s, 10 s to connect, by default)."""
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT_SECONDS
+    """Request timeout: seconds (connecting gets at most 10 s of it) or an `httpx.Timeout`."""
     stream_idle_timeout: float | None = 120.0
     """Longest wait for stream data while the server sends only keep-alives, in seconds."""
     max_retries: int = Field(default=2, ge=0)
@@ -123,6 +133,10 @@ class ChatPathors(BaseChatModel):
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else validate_session_id(value)
 
+    @field_serializer("timeout")
+    def _serialize_timeout(self, value: float | httpx.Timeout | None) -> Any:
+        return value.as_dict() if isinstance(value, httpx.Timeout) else value
+
     @model_validator(mode="after")
     def _build_client(self) -> Self:
         validate_project_id(self.project_id)
@@ -133,7 +147,7 @@ class ChatPathors(BaseChatModel):
             base_url=self.base_url,
             project_id=self.project_id or "",
             api_key=self.api_key,
-            timeout=self.timeout,
+            timeout=_http_timeout(self.timeout),
             stream_idle_timeout=self.stream_idle_timeout,
             default_headers=dict(self.default_headers or {}),
             retry=RetryPolicy(max_retries=self.max_retries, max_retry_after=self.max_retry_after),
@@ -442,6 +456,15 @@ class ChatPathors(BaseChatModel):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _http_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """Seconds become a timeout whose connect phase fails fast; None means no timeout."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None)
+    return httpx.Timeout(timeout, connect=min(MAX_CONNECT_TIMEOUT, timeout))
 
 
 def _chat_result(message: AIMessage) -> ChatResult:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from syrupy.assertion import SnapshotAssertion
 from langchain_tests.unit_tests import ChatModelUnitTests
+from syrupy.assertion import SnapshotAssertion
 
 from langchain_pathors import ChatPathors
 

@@ -1,0 +1,150 @@
+"""The key, auth headers and session variables never leak: repr, dumps, logs, errors, traces."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.load import dumpd, dumps, load, loads
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
+from langchain_pathors import ChatPathors, PathorsError
+from tests.unit_tests.conftest import API_KEY, FakePathors
+
+SECRET_VARIABLE = "ssn-123-45-6789"
+SECRET_HEADER = "Bearer header-canary-77"
+
+
+class RunCollector(BaseTracer):
+    """Keeps every traced run, as LangSmith would receive it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[Run] = []
+
+    def _persist_run(self, run: Run) -> None:
+        self.runs.append(run)
+
+
+class EverythingHandler(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.seen.append((serialized, kwargs))
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.seen.append((response, kwargs))
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.seen.append((repr(error), str(error), kwargs))
+
+
+def secret_model(fake: FakePathors) -> ChatPathors:
+    return fake.model(
+        session_id="s-1",
+        session_variables={"ssn": SECRET_VARIABLE},
+        default_headers={"X-Upstream-Auth": SECRET_HEADER},
+    )
+
+
+def assert_clean(text: str) -> None:
+    assert API_KEY not in text
+    assert SECRET_VARIABLE not in text
+    assert SECRET_HEADER not in text
+
+
+def test_repr_str_and_model_dump_hide_secrets(fake: FakePathors) -> None:
+    llm = secret_model(fake)
+    assert_clean(repr(llm))
+    assert_clean(str(llm))
+    assert_clean(str(llm.model_dump()))
+    assert_clean(str(llm.model_dump_json()))
+    assert_clean(str(llm.asdict()))
+
+
+def test_dumps_hides_secrets_and_round_trips(
+    fake: FakePathors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = ChatPathors(project_id="p", api_key=API_KEY, temperature=0.5, session_id="s-9")
+    text = dumps(llm)
+    assert_clean(text)
+    assert '"PATHORS_API_KEY"' in text  # a reference to the env var, not the value
+    monkeypatch.setenv("PATHORS_API_KEY", API_KEY)
+    loaded = loads(
+        text,
+        valid_namespaces=["langchain_pathors"],
+        allowed_objects=[ChatPathors],
+        secrets_from_env=True,
+    )
+    assert isinstance(loaded, ChatPathors)
+    assert loaded.api_key is not None
+    assert loaded.api_key.get_secret_value() == API_KEY
+    assert (loaded.project_id, loaded.temperature, loaded.session_id) == ("p", 0.5, "s-9")
+    again = load(dumpd(llm), valid_namespaces=["langchain_pathors"], allowed_objects=[ChatPathors],
+                 secrets_map={"PATHORS_API_KEY": "other"})  # fmt: skip
+    assert again.api_key.get_secret_value() == "other"
+
+
+def test_session_variables_and_headers_are_not_serialized(fake: FakePathors) -> None:
+    assert_clean(dumps(secret_model(fake)))
+
+
+def test_errors_never_contain_the_key(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [
+        httpx.Response(401, json={"error": f"bad key {API_KEY}"}),
+        httpx.ConnectError(f"failed for Bearer {API_KEY}"),
+    ]
+    for _ in range(2):
+        with pytest.raises(PathorsError) as info:
+            fake.model(max_retries=0).invoke("Hi")
+        assert_clean(str(info.value))
+        assert_clean(repr(info.value))
+        assert_clean(str(info.value.args))
+        assert_clean(str(vars(info.value)))
+        assert_clean(repr(pickle.loads(pickle.dumps(info.value))))
+
+
+def test_debug_logs_never_contain_secrets(
+    fake: FakePathors, caplog: pytest.LogCaptureFixture, sleeps: list[float]
+) -> None:
+    fake.chat = [
+        httpx.Response(503, json={"error": "busy"}),
+        httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}]}),
+    ]
+    with caplog.at_level(logging.DEBUG):
+        secret_model(fake).invoke("Hi")
+        fake.chat = [httpx.Response(401, json={"error": API_KEY})]
+        with pytest.raises(PathorsError):
+            fake.model().invoke("Hi")
+    assert any(r.name == "langchain_pathors" for r in caplog.records)  # the retry was logged
+    for record in caplog.records:
+        assert_clean(record.getMessage())
+
+
+def test_callbacks_and_traces_never_see_secrets(fake: FakePathors) -> None:
+    llm = secret_model(fake)
+    handler, tracer = EverythingHandler(), RunCollector()
+    llm.invoke("Hi", config={"callbacks": [handler, tracer]})
+    llm.invoke(
+        "Hi",
+        session_id="s-2",
+        session_variables={"ssn": SECRET_VARIABLE},
+        config={"callbacks": [handler, tracer]},
+    )
+    fake.chat = [httpx.Response(401, json={"error": API_KEY})]
+    with pytest.raises(PathorsError):
+        llm.invoke("Hi", config={"callbacks": [handler, tracer]})
+    assert len(tracer.runs) == 3
+    assert_clean(str(handler.seen))
+    for run in tracer.runs:
+        assert_clean(run.model_dump_json())
+    params = tracer.runs[1].extra["invocation_params"]
+    assert params["session_id"] == "s-2"
+    assert params["session_variable_names"] == ["ssn"]
+    assert tracer.runs[1].extra["metadata"]["ls_provider"] == "pathors"
