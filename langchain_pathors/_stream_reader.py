@@ -22,6 +22,9 @@ from langchain_pathors.errors import (
 
 __all__ = ["StreamReader"]
 
+# Event types that carry chat-completion chunks; any other type is ignored.
+_DATA_EVENTS = frozenset({"message", "", "chunk"})
+
 
 class StreamReader:
     """State of one stream. Call `on_event` per SSE event, then `on_end` at its end.
@@ -48,7 +51,15 @@ class StreamReader:
 
     def on_event(self, event: ServerSentEvent) -> dict[str, Any] | None:
         """Return the chunk an event carries, None for keep-alives, or raise."""
-        if event.comment or (not event.data and event.event == "message"):
+        if event.event == "error":
+            raise self.failure(f"Pathors reported an error mid-stream: {_event_error_text(event)}")
+        if (
+            event.comment
+            or event.event not in _DATA_EVENTS
+            or (not event.data and event.event == "message")
+        ):
+            # Keep-alives, and event types we do not know (ignored, as SSE clients do,
+            # whatever their data): neither is answer data, so neither resets the idle clock.
             self._check_idle()
             return None
         self._last_data = time.monotonic()
@@ -61,10 +72,8 @@ class StreamReader:
             raise self.failure(f"malformed stream event (not JSON): {event.data[:200]!r}") from None
         if not isinstance(chunk, dict):
             raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
-        if "error" in chunk or event.event == "error":
+        if "error" in chunk:
             raise self.failure(f"Pathors reported an error mid-stream: {_error_text(chunk)}")
-        if event.event not in ("message", "", "chunk"):
-            return None  # an event type we do not know: ignore, as SSE clients do
         self._track(chunk)
         return chunk
 
@@ -115,6 +124,20 @@ class StreamReader:
                 self._parts.append(delta["content"])
             if choice.get("finish_reason"):
                 self.finished = True
+
+
+def _event_error_text(event: ServerSentEvent) -> str:
+    """The message of an `event: error` event, whether its data is JSON or plain text."""
+    try:
+        chunk = json.loads(event.data)
+    except ValueError:
+        chunk = None
+    if isinstance(chunk, dict):
+        if chunk.get("error") is not None:
+            return _error_text(chunk)
+        if chunk.get("message"):
+            return str(chunk["message"])
+    return event.data[:200] or "(no details)"
 
 
 def _error_text(chunk: dict[str, Any]) -> str:
