@@ -72,7 +72,7 @@ class StreamReader:
             raise self.failure(f"malformed stream event (not JSON): {event.data[:200]!r}") from None
         if not isinstance(chunk, dict):
             raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
-        if "error" in chunk:
+        if chunk.get("error") is not None:  # `"error": null` says there is none
             raise self.failure(f"Pathors reported an error mid-stream: {_error_text(chunk)}")
         self._track(chunk)
         return chunk
