@@ -175,6 +175,9 @@ class SessionRegistry:
                 raise
             except BaseException as exc:
                 future.set_exception(exc)
+                # Mark it retrieved: with no waiter, asyncio would otherwise log
+                # "Future exception was never retrieved" when the future is collected.
+                future.exception()
                 raise
             else:
                 self._mark_created(key)
