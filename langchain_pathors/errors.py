@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.exceptions import (
     ModelAPIError,
     ModelAuthenticationError,
@@ -80,6 +82,12 @@ class PathorsError(ModelError):
         self.status_code = status_code
         self.session_id = session_id
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with cls(*self.args), which drops keyword-only arguments and
+        # fails for a class that requires one (PathorsOutcomeUnknownError's session_id), so
+        # pickle and copy.copy raised. Rebuild from the attributes instead.
+        return (_restore_error, (type(self), self.args, self.__dict__.copy()))
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -173,6 +181,15 @@ class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
     ) -> None:
         super().__init__(message, status_code=status_code, session_id=session_id)
         self.partial_text = partial_text
+
+
+def _restore_error(
+    cls: type[PathorsError], args: tuple[Any, ...], state: dict[str, Any]
+) -> PathorsError:
+    """Unpickle a PathorsError without calling its `__init__`."""
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
 
 
 _STATUS_CLASSES: dict[int, type[PathorsError]] = {
