@@ -182,6 +182,11 @@ class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
         super().__init__(message, status_code=status_code, session_id=session_id)
         self.partial_text = partial_text
 
+    @property
+    def cause(self) -> BaseException | None:
+        """The underlying error (timeout, 5xx, cut stream): the one this was raised from."""
+        return self.__cause__
+
 
 def _restore_error(
     cls: type[PathorsError], args: tuple[Any, ...], state: dict[str, Any]
