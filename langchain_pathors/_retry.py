@@ -14,6 +14,7 @@ A Pathors session is server-side state, so a re-sent POST can advance it twice. 
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import random
@@ -49,6 +50,10 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:
+            # asctime dates and "-0000" carry no zone; HTTP dates are always UTC, while a
+            # naive datetime's timestamp() would read them as local time.
+            when = when.replace(tzinfo=datetime.timezone.utc)
         return max(0.0, when.timestamp() - time.time())
     return value if math.isfinite(value) and value >= 0 else None
 
