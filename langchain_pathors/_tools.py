@@ -46,7 +46,9 @@ def map_tool_choice(
         )
         raise ValueError(msg)
     if isinstance(tool_choice, dict):
-        name = tool_choice.get("function", {}).get("name") or tool_choice.get("name")
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        name = name or tool_choice.get("name")
         if tool_choice.get("type", "function") != "function" or not isinstance(name, str):
             msg = (
                 "tool_choice dict must be {'type': 'function', 'function': {'name': ...}}, "
