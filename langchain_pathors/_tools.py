@@ -41,8 +41,8 @@ def map_tool_choice(
         if tool_choice in _KEYWORDS:
             return _KEYWORDS[tool_choice]
         msg = (
-            f"tool_choice={tool_choice!r} is neither a bound tool ({', '.join(names) or 'none'}) "
-            "nor one of 'auto', 'none', 'any', 'required'"
+            f"tool_choice={tool_choice!r} is neither a bound tool nor one of 'auto', 'none', "
+            f"'any', 'required' ({_bound(names)})"
         )
         raise ValueError(msg)
     if isinstance(tool_choice, dict):
@@ -52,14 +52,20 @@ def map_tool_choice(
         if tool_choice.get("type", "function") != "function" or not isinstance(name, str):
             msg = (
                 "tool_choice dict must be {'type': 'function', 'function': {'name': ...}}, "
-                f"got {tool_choice!r}"
+                f"got {tool_choice!r} ({_bound(names)})"
             )
             raise ValueError(msg)
         if name not in names:
-            msg = f"tool_choice names {name!r}, which is not a bound tool ({', '.join(names)})"
+            msg = f"tool_choice names {name!r}, which is not a bound tool ({_bound(names)})"
             raise ValueError(msg)
         return {"type": "function", "function": {"name": name}}
     msg = (
-        f"tool_choice must be a tool name, keyword, bool or dict, got {type(tool_choice).__name__}"
+        "tool_choice must be a tool name, keyword, bool or dict, "
+        f"got {type(tool_choice).__name__} ({_bound(names)})"
     )
     raise TypeError(msg)
+
+
+def _bound(names: Sequence[str]) -> str:
+    """The bound tool names, for error messages."""
+    return f"bound tools: {', '.join(names)}" if names else "no tools are bound"
