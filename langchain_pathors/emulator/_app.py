@@ -7,12 +7,13 @@ emulator decides as follows (an OpenAI-compatible server is the model):
   the configured id. Checks run in this order: unknown project -> ``404 {"error":
   "project not found"}``; missing or wrong ``Authorization: Bearer <key>`` -> ``401
   {"error": "Invalid authentication"}``; invalid body -> ``400 {"error": ...}`` naming
-  the field; then faults. Other paths -> ``404 {"error": "not found"}``; another method
-  than POST -> ``405``.
+  the field; then faults (so a fault never hides a client's own 400). Other paths ->
+  ``404 {"error": "not found"}``; another method than POST -> ``405``.
 * Session endpoint: ``session_id`` missing or empty -> ``"session_id is required"``; not
   a string of 1-256 characters without control characters -> ``"Missing or invalid
   session_id"``; ``variables`` not an object -> ``"variables must be an object"``.
-  Re-creating an existing id replaces its variables and keeps its turn count.
+  Re-creating an existing id replaces its variables and keeps its turn count (and its
+  ``created_by``); the response has no ``X-Session-ID`` header (none is documented).
 * Chat endpoint: a body that is not a JSON object -> ``"Invalid request body"``;
   ``messages`` must be a non-empty array of objects with role system / user / assistant /
   tool (``developer`` is accepted as system); tool messages need ``tool_call_id``;
@@ -32,8 +33,15 @@ emulator decides as follows (an OpenAI-compatible server is the model):
   ``index``-keyed deltas, an empty final delta with ``finish_reason``, then ``[DONE]``.
   The whole reply is computed before the first event, so a failing pathway gives a clean
   ``500 {"error": "Internal server error"}``.
+* Faults: a status fault answers ``{"error": message}`` without running the pathway (the
+  turn still counts; a refused create-session stores nothing). Stream faults count
+  ``data:`` events and always strike before ``finish_reason``/``[DONE]`` (see
+  ``_streaming``). ``Retry-After`` is sent in seconds (``1.5`` allowed), ``retry-after-ms``
+  in milliseconds.
 * Latency: the emulator's (and a fault's) latency applies to requests that passed
   validation; it is an ``asyncio.sleep`` and never holds up other requests.
+* The request log keeps the last 1,000 requests to the API routes (rejected ones too),
+  with ``authorization`` redacted to ``Bearer ***``.
 * Admin routes (``/_emulator/...``, same bearer key except ``health``): ``POST faults``
   (a JSON :class:`Fault`), ``DELETE faults``, ``GET sessions/{id}``, ``POST reset``,
   ``GET health``. They are not recorded in the request log.
@@ -45,6 +53,7 @@ import asyncio
 import hmac
 import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -93,9 +102,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 class _Handlers:
     def __init__(
-        self, config: EmulatorConfig, pathway: Pathway, store: SessionStore, faults: FaultPlan
+        self,
+        config: EmulatorConfig,
+        pathway: Pathway,
+        store: SessionStore,
+        faults: FaultPlan,
+        closing: threading.Event,
     ) -> None:
         self.config, self.pathway, self.store, self.faults = config, pathway, store, faults
+        self.closing = closing
 
     def authorized(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -199,7 +214,7 @@ class _Handlers:
             events = fault_events(
                 stream_chunks(reply, completion), fault, self.config.chunk_latency
             )
-            return EventStreamResponse(events, headers), session_id
+            return EventStreamResponse(events, headers, self.closing), session_id
         answer = completion_body(reply, completion)
         if fault and fault.malformed:
             bad = malformed_json(answer)
@@ -254,9 +269,16 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    config: EmulatorConfig, pathway: Pathway, store: SessionStore, faults: FaultPlan
+    config: EmulatorConfig,
+    pathway: Pathway,
+    store: SessionStore,
+    faults: FaultPlan,
+    closing: threading.Event | None = None,
 ) -> Starlette:
     """Build the ASGI app over shared state (usable with any ASGI server or TestClient).
+
+    Setting ``closing`` ends open streams (by dropping their connections), so a server
+    shutting down does not wait for a long stall to finish.
 
     Example:
         >>> from langchain_pathors.emulator import EchoPathway
@@ -264,7 +286,7 @@ def create_app(
         >>> type(app).__name__
         'Starlette'
     """
-    handlers = _Handlers(config, pathway, store, faults)
+    handlers = _Handlers(config, pathway, store, faults, closing or threading.Event())
     every = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes = [
         Route("/_emulator/health", handlers.health, methods=["GET"]),

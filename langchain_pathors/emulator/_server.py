@@ -49,6 +49,10 @@ class PathorsEmulator:
         port: Port to bind (``0`` = pick a free one).
         seed: Seed for fault probabilities, so load tests are reproducible.
 
+    The settings live in ``emulator.config``; changing e.g. ``config.latency`` takes
+    effect on the next request. Only :meth:`start` opens a socket: tests can also drive
+    :attr:`app` in-process with ``starlette.testclient.TestClient``.
+
     Example:
         >>> import httpx
         >>> with PathorsEmulator(project_id="demo", api_key="k") as emu:  # doctest: +SKIP
@@ -84,7 +88,8 @@ class PathorsEmulator:
         self.port = port
         self._store = SessionStore()
         self._faults = FaultPlan(seed)
-        self._app = create_app(self.config, self.pathway, self._store, self._faults)
+        self._closing = threading.Event()
+        self._app = create_app(self.config, self.pathway, self._store, self._faults, self._closing)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._bound_port: int | None = None
@@ -102,6 +107,7 @@ class PathorsEmulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         sock = _bind(self.host, self.port)
+        self._closing.clear()
         self._bound_port = sock.getsockname()[1]
         config = uvicorn.Config(
             self._app,
@@ -133,6 +139,7 @@ class PathorsEmulator:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self._closing.set()  # open streams end now instead of holding up the shutdown
         server.should_exit = True
         thread.join(_STOP_TIMEOUT)
         if thread.is_alive():  # open streams outlived the graceful shutdown
@@ -228,9 +235,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    loop = asyncio.new_event_loop()
+    # asyncio.run, not a bare loop: it cancels and finishes leftover tasks, so their
+    # connections are closed while the loop still runs.
     try:
-        loop.run_until_complete(server.serve(sockets=[sock]))
+        asyncio.run(server.serve(sockets=[sock]))
     finally:
-        loop.close()
         sock.close()

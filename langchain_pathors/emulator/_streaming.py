@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ def malformed_json(payload: dict[str, Any]) -> str:
 
     Example:
         >>> malformed_json({"id": "chatcmpl-1", "object": "chat.completion"})
-        '{"id": "chatcmpl-1", "o'
+        '{"id": "chatcmpl-1", "ob'
     """
     text = json.dumps(payload, ensure_ascii=False)
     return text[: max(1, len(text) // 2)]
@@ -95,7 +96,8 @@ class EventStreamResponse(Response):
     """A ``text/event-stream`` response fed by :func:`fault_events`.
 
     It stops early when the client disconnects (so a long stall does not outlive its
-    client) and drops the connection when the generator yields ``None``.
+    client) or when ``closing`` is set (the emulator is stopping), and drops the
+    connection when the generator yields ``None``.
 
     Example:
         >>> async def events():
@@ -107,9 +109,13 @@ class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
     def __init__(
-        self, events: AsyncIterator[bytes | None], headers: Mapping[str, str] | None = None
+        self,
+        events: AsyncIterator[bytes | None],
+        headers: Mapping[str, str] | None = None,
+        closing: threading.Event | None = None,
     ) -> None:
         self.events = events
+        self.closing = closing or threading.Event()
         self.status_code = 200
         self.background = None
         self.init_headers({"Cache-Control": "no-cache", **(headers or {})})
@@ -122,7 +128,7 @@ class EventStreamResponse(Response):
         watcher = asyncio.create_task(_watch_disconnect(receive, gone))
         try:
             async for event in self.events:
-                if event is None or gone.is_set():
+                if event is None or gone.is_set() or self.closing.is_set():
                     return  # unfinished body: the server drops the connection
                 await send({"type": "http.response.body", "body": event, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

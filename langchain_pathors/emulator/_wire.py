@@ -96,7 +96,7 @@ def split_arguments(arguments: str, pieces: int = 3) -> list[str]:
 
     Example:
         >>> split_arguments('{"a": 1}')
-        ['{"a', '": 1', '}']
+        ['{"a', '": ', '1}']
 
     """
     if not arguments:

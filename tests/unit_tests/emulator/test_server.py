@@ -5,6 +5,7 @@ requests, the pytest fixtures and the command line.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
@@ -128,3 +129,33 @@ def test_cli_pathway_loading():
     assert type(_load_pathway("langchain_pathors.emulator:EchoPathway")).__name__ == "EchoPathway"
     with pytest.raises(SystemExit, match="module:attribute"):
         _load_pathway("nonsense")
+
+
+@pytest.mark.enable_socket
+@pytest.mark.usefixtures("loopback_only")
+def test_stop_ends_open_streams_quickly():
+    emu = PathorsEmulator().start()
+    emu.inject(Fault(stall_after=1, stall_seconds=30))
+    outcome: list[BaseException | None] = []
+
+    def read_stream() -> None:
+        body = {"messages": [user("x")], "stream": True}
+        try:
+            with httpx.stream("POST", emu.base_url + CHAT, headers=AUTH, json=body) as s:
+                for _ in s.iter_lines():
+                    pass
+            outcome.append(None)
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read_stream)
+    reader.start()
+    deadline = time.monotonic() + 5
+    while not emu.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # well inside the 30 s stall
+    start = time.monotonic()
+    emu.stop()
+    reader.join(5)
+    assert time.monotonic() - start < 3
+    assert isinstance(outcome[0], httpx.RemoteProtocolError)  # dropped, not finished
