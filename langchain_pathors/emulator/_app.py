@@ -55,6 +55,7 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -77,6 +78,7 @@ logger = logging.getLogger("langchain_pathors.emulator")
 _CHAT = ("integration", "api", "chat", "completions")
 _SESSION = ("integration", "api", "session")
 _INVALID = object()  # a body that is not valid JSON
+_Recorder = Callable[[str | None], None]
 
 
 @dataclass
@@ -121,38 +123,44 @@ class _Handlers:
         raw = await request.body()
         try:
             body: Any = json.loads(raw) if raw else _INVALID
-        except ValueError:
+        except (ValueError, RecursionError):
             body = _INVALID
-        response, session_id = await self._route(request, body)
-        headers = {k: v for k, v in request.headers.items()}
-        if "authorization" in headers:
-            headers["authorization"] = "Bearer ***"
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        self.store.record(
-            RecordedRequest(
-                request.method,
-                raw_path.decode("latin-1").partition("?")[0],
-                headers,
-                None if body is _INVALID else body,
-                session_id,
-            )
-        )
-        return response
+        recorded = False
 
-    async def _route(self, request: Request, body: Any) -> tuple[Response, str | None]:
+        def record(session_id: str | None) -> None:
+            # Called as soon as the session is known (before latency, faults and the
+            # pathway), so a test sees a request the moment the server has it.
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            headers = dict(request.headers.items())
+            if "authorization" in headers:
+                headers["authorization"] = "Bearer ***"
+            raw_path = request.scope.get("raw_path") or request.url.path.encode()
+            path = raw_path.decode("latin-1").partition("?")[0]
+            json_body = None if body is _INVALID else body
+            self.store.record(RecordedRequest(request.method, path, headers, json_body, session_id))
+
+        try:
+            return await self._route(request, body, record)
+        finally:
+            record(None)  # a rejected request is logged too
+
+    async def _route(self, request: Request, body: Any, record: _Recorder) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         parts = raw_path.decode("latin-1").partition("?")[0].split("/")
         if parts[:3] != ["", "api", "project"] or tuple(parts[4:]) not in (_CHAT, _SESSION):
-            return _error(404, "not found"), None
+            return _error(404, "not found")
         if request.method != "POST":
-            return JSONResponse({"error": "method not allowed"}, 405, {"Allow": "POST"}), None
+            return JSONResponse({"error": "method not allowed"}, 405, {"Allow": "POST"})
         if unquote(parts[3]) != self.config.project_id:
-            return _error(404, "project not found"), None
+            return _error(404, "project not found")
         if not self.authorized(request):
-            return _error(401, "Invalid authentication"), None
+            return _error(401, "Invalid authentication")
         if tuple(parts[4:]) == _SESSION:
-            return await self._session(body)
-        return await self._chat(request, body)
+            return await self._session(body, record)
+        return await self._chat(request, body, record)
 
     async def _wait(self, fault: Fault | None) -> None:
         delay = self.config.latency + (fault.latency if fault else 0.0)
@@ -168,38 +176,39 @@ class _Handlers:
             headers["retry-after-ms"] = str(fault.retry_after_ms)
         return headers
 
-    async def _session(self, body: Any) -> tuple[Response, str | None]:
+    async def _session(self, body: Any, record: _Recorder) -> Response:
         try:
             parsed = parse_session(None if body is _INVALID else body)
         except RequestError as exc:
-            return _error(400, exc.message), None
+            return _error(400, exc.message)
+        record(parsed.session_id)
         fault = self.faults.pick("session", parsed.session_id)
         headers = self._fault_headers(fault)
         await self._wait(fault)
         if fault and fault.status is not None:
-            return _error(fault.status, fault.error_message, headers), parsed.session_id
+            return _error(fault.status, fault.error_message, headers)
         self.store.create(parsed.session_id, parsed.variables)
         answer = {"sessionId": parsed.session_id, "pathwayId": self.config.pathway_id}
         if fault and fault.malformed:
-            bad = malformed_json(answer)
-            return Response(bad, media_type="application/json", headers=headers), parsed.session_id
-        return JSONResponse(answer, headers=headers), parsed.session_id
+            return Response(malformed_json(answer), media_type="application/json", headers=headers)
+        return JSONResponse(answer, headers=headers)
 
-    async def _chat(self, request: Request, body: Any) -> tuple[Response, str | None]:
+    async def _chat(self, request: Request, body: Any, record: _Recorder) -> Response:
         try:
             chat = parse_chat(None if body is _INVALID else body)
         except RequestError as exc:
-            return _error(400, exc.message), None
+            return _error(400, exc.message)
         header_id = request.headers.get("x-session-id") or None
         if header_id is not None and not is_valid_session_id(header_id):
-            return _error(400, "Invalid X-Session-ID header"), None
+            return _error(400, "Invalid X-Session-ID header")
         session_id = header_id or chat.session_id or f"session-{uuid.uuid4().hex}"
+        record(session_id)
         session = self.store.begin_turn(session_id)  # counted before faults: see docstring
         fault = self.faults.pick("chat", session_id)
         headers = {"X-Session-ID": session_id, **self._fault_headers(fault)}
         await self._wait(fault)
         if fault and fault.status is not None:
-            return _error(fault.status, fault.error_message, headers), session_id
+            return _error(fault.status, fault.error_message, headers)
         pathway_request = PathwayRequest(
             chat.messages, chat.tools, chat.tool_choice, session, chat.stream
         )
@@ -207,19 +216,18 @@ class _Handlers:
             reply = await self.pathway.respond(pathway_request)
         except Exception:
             logger.exception("pathway failed for session %s", session_id)
-            return _error(500, "Internal server error", headers), session_id
+            return _error(500, "Internal server error", headers)
         reply = apply_stop(reply, chat.stop)
         completion = Completion(session_id, reply.model or self.config.model)
         if chat.stream and not (fault and fault.json_for_stream):
             events = fault_events(
                 stream_chunks(reply, completion), fault, self.config.chunk_latency
             )
-            return EventStreamResponse(events, headers, self.closing), session_id
+            return EventStreamResponse(events, headers, self.closing)
         answer = completion_body(reply, completion)
         if fault and fault.malformed:
-            bad = malformed_json(answer)
-            return Response(bad, media_type="application/json", headers=headers), session_id
-        return JSONResponse(answer, headers=headers), session_id
+            return Response(malformed_json(answer), media_type="application/json", headers=headers)
+        return JSONResponse(answer, headers=headers)
 
     # Admin routes, for tests and benchmarks that run the emulator in another process.
 

@@ -255,3 +255,21 @@ def test_fault_round_trips_through_a_dict():
     assert Fault.from_dict(fault.to_dict()) == fault
     with pytest.raises(ValueError, match="unknown fault field"):
         Fault.from_dict({"stauts": 500})
+
+
+async def test_a_delayed_request_is_logged_and_counted_on_arrival():
+    emu = PathorsEmulator()
+    emu.inject(Fault(latency=0.4))
+    transport = httpx.ASGITransport(app=emu.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emu") as c:
+        pending = asyncio.ensure_future(
+            c.post(CHAT, headers={**AUTH, "X-Session-ID": "early"}, json=BODY)
+        )
+        await asyncio.sleep(0.15)
+        assert not pending.done()
+        assert [r.session_id for r in emu.requests] == ["early"]
+        record = emu.session("early")
+        assert record is not None
+        assert record.turns == 1
+        assert (await pending).status_code == 200
+    assert len(emu.requests) == 1
