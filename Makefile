@@ -1,31 +1,41 @@
 # Every target sets itself up: on a fresh machine with Python 3.11, pip and make, the first
 # `make <target>` installs uv (from PyPI) and the locked environment, then runs.
-.PHONY: setup demo test unit_tests integration_tests lint format typecheck bench bench_quick docs check
+.PHONY: setup demo test unit_tests integration_tests reliability_tests lint format typecheck \
+	bench bench_quick docs notebooks check
 
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON_PREFERENCE := only-system
 PYTEST := $(UV) run --frozen pytest
+UNIT_FLAGS := --disable-socket --allow-unix-socket
+# Loopback only (the emulator); with real credentials the integration tests reach Pathors.
+LOOPBACK_FLAGS := --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,localhost
+INTEGRATION_FLAGS := $(if $(and $(PATHORS_API_KEY),$(PATHORS_PROJECT_ID)),,$(LOOPBACK_FLAGS))
 
 setup:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --frozen --all-groups --all-extras --quiet
 
-# The main job: a short tour against the embedded emulator (or real Pathors when
+# The main job: a short tour against the embedded emulator (or the real Pathors when
 # PATHORS_API_KEY and PATHORS_PROJECT_ID are set).
 demo: setup
 	@$(UV) run --frozen python examples/demo.py
 
-# The README's test command: unit tests (no network) then integration tests (loopback emulator).
+# The README's test command: unit tests (no network), then integration and reliability
+# tests (over real HTTP against the emulator on 127.0.0.1).
 test: setup
-	$(PYTEST) tests/unit_tests --disable-socket --allow-unix-socket
-	$(PYTEST) tests/integration_tests --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,localhost
+	$(PYTEST) tests/unit_tests $(UNIT_FLAGS)
+	$(PYTEST) tests/integration_tests $(INTEGRATION_FLAGS)
+	$(PYTEST) tests/reliability $(LOOPBACK_FLAGS)
 
 unit_tests: setup
-	$(PYTEST) tests/unit_tests --disable-socket --allow-unix-socket
+	$(PYTEST) tests/unit_tests $(UNIT_FLAGS)
 
 integration_tests: setup
-	$(PYTEST) tests/integration_tests --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,localhost
+	$(PYTEST) tests/integration_tests $(INTEGRATION_FLAGS)
+
+reliability_tests: setup
+	$(PYTEST) tests/reliability $(LOOPBACK_FLAGS)
 
 lint: setup
 	$(UV) run --frozen ruff check .
@@ -48,4 +58,8 @@ bench_quick: setup
 docs: setup
 	$(UV) run --frozen mkdocs build --strict
 
-check: test lint
+# Executes the integration notebook against the emulator (outputs are not rewritten).
+notebooks: setup
+	$(PYTEST) --nbmake docs/chat.ipynb $(LOOPBACK_FLAGS) -p no:randomly
+
+check: test lint docs notebooks
