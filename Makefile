@@ -60,6 +60,6 @@ docs: setup
 
 # Executes the integration notebook against the emulator (outputs are not rewritten).
 notebooks: setup
-	$(PYTEST) --nbmake docs/chat.ipynb $(LOOPBACK_FLAGS) -p no:randomly
+	$(PYTEST) --nbmake docs/chat.ipynb $(LOOPBACK_FLAGS)
 
 check: test lint docs notebooks
