@@ -99,43 +99,146 @@ class PathorsError(ModelError):
 
 
 class PathorsAPIStatusError(PathorsError):
-    """The server answered with an HTTP status this package has no finer class for."""
+    """The server answered with an HTTP status this package has no finer class for.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsAPIStatusError as e:
+            print("unexpected answer from Pathors:", e.status_code, e.message)
+        ```
+    """
 
 
 class PathorsBadRequestError(PathorsError, ModelInvalidRequestError):
-    """400: the server rejected the request body (or a client-side check did)."""
+    """400: the server rejected the request body (or a client-side check did). Not retryable.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsBadRequestError as e:
+            print("fix the request:", e.message)  # the server's own `error` text
+        ```
+    """
 
 
 class PathorsAuthenticationError(PathorsError, ModelAuthenticationError):
-    """401: the API key is missing or wrong. Not retryable."""
+    """401: the API key is missing or wrong. Not retryable.
+
+    Also raised before any request when no key is configured at all.
+
+    Example:
+        ```python
+        try:
+            ChatPathors(project_id="my-project", api_key="wrong").invoke("Hi")
+        except PathorsAuthenticationError:
+            print("check PATHORS_API_KEY")
+        ```
+    """
 
 
 class PathorsPermissionDeniedError(PathorsError, ModelPermissionDeniedError):
-    """403: the key is valid but may not use this project."""
+    """403: the key is valid but may not use this project. Not retryable.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsPermissionDeniedError:
+            print("this key belongs to another project")
+        ```
+    """
 
 
 class PathorsNotFoundError(PathorsError, ModelNotFoundError):
-    """404: the project (or path) does not exist. Check `project_id` and `base_url`."""
+    """404: the project (or path) does not exist. Check `project_id` and `base_url`.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsNotFoundError:
+            print("no such project at", llm.base_url)
+        ```
+    """
 
 
 class PathorsRateLimitError(PathorsError, ModelRateLimitError):
-    """429: too many requests. Retryable; `retry_after` says how long the server asked for."""
+    """429: too many requests. Retryable; `retry_after` says how long the server asked for.
+
+    The package has already retried `max_retries` times (or the server asked for a longer
+    wait than `max_retry_after`) when you see this.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsRateLimitError as e:
+            print("slow down; the server asked for", e.retry_after, "seconds")
+        ```
+    """
 
 
 class PathorsServerError(PathorsError, ModelAPIError):
-    """5xx: the server failed. Retryable unless the call was pinned to a session."""
+    """5xx: the server failed. Retryable unless the call was pinned to a session.
+
+    A call pinned to a session raises `PathorsOutcomeUnknownError` instead after a
+    500, 502 or 504 (a 503 is retried: the server refused before doing any work).
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")  # no session: retried up to max_retries times first
+        except PathorsServerError as e:
+            print("Pathors failed:", e.status_code)
+        ```
+    """
 
 
 class PathorsConnectionError(PathorsError, ModelConnectionError):
-    """The server could not be reached (DNS, refused connection, TLS, pool exhausted)."""
+    """The server could not be reached (DNS, refused connection, TLS, pool exhausted).
+
+    Connect errors are retried (the request never left), even for a session.
+
+    Example:
+        ```python
+        try:
+            ChatPathors(base_url="http://127.0.0.1:9", project_id="p", api_key="k").invoke("Hi")
+        except PathorsConnectionError as e:
+            print("unreachable:", e)
+        ```
+    """
 
 
 class PathorsTimeoutError(PathorsError, ModelTimeoutError):
-    """A connect, read or stream-idle timeout expired."""
+    """A connect, read or stream-idle timeout expired.
+
+    For a call pinned to a session, a read timeout raises `PathorsOutcomeUnknownError`
+    instead: the server may have applied the turn.
+
+    Example:
+        ```python
+        try:
+            ChatPathors(timeout=5).invoke("Hi")
+        except PathorsTimeoutError:
+            print("Pathors took longer than 5 s")
+        ```
+    """
 
 
 class PathorsResponseError(PathorsError, ModelAPIError):
-    """The server answered 2xx with a body that is not a valid chat completion."""
+    """The server answered 2xx with a body that is not a valid chat completion.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi")
+        except PathorsResponseError as e:
+            print("malformed answer:", e.message)
+        ```
+    """
 
 
 class PathorsStreamError(PathorsResponseError):
@@ -144,6 +247,16 @@ class PathorsStreamError(PathorsResponseError):
     Attributes:
         partial_text: The text that had arrived before the failure (already delivered
             to a streaming caller; kept here so nothing is lost).
+
+    Example:
+        ```python
+        try:
+            for chunk in llm.stream("Tell me a story"):
+                print(chunk.content, end="")
+        except PathorsStreamError as e:
+            print()
+            print("[stream failed after", len(e.partial_text), "characters]")
+        ```
     """
 
     def __init__(
@@ -167,6 +280,15 @@ class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
     Attributes:
         partial_text: Text that arrived before the failure.
         cause: The underlying error (timeout, 5xx, cut stream).
+
+    Example:
+        ```python
+        try:
+            reply = llm.invoke("Book the table", session_id="user-42")
+        except PathorsOutcomeUnknownError as e:
+            # Do not simply re-send: the pathway may already have taken this turn.
+            print("unknown outcome in", e.session_id, "- got so far:", e.partial_text)
+        ```
     """
 
     is_retryable = False
