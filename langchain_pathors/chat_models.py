@@ -174,7 +174,21 @@ class ChatPathors(BaseChatModel):
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
-        """Load with `loads(..., valid_namespaces=["langchain_pathors"])`."""
+        """Load with `loads(..., valid_namespaces=["langchain_pathors"])`.
+
+        Example:
+            ```python
+            from langchain_core.load import dumps, loads
+
+            text = dumps(llm)  # the key is a reference to PATHORS_API_KEY, not its value
+            again = loads(
+                text,
+                valid_namespaces=["langchain_pathors"],
+                allowed_objects=[ChatPathors],
+                secrets_from_env=True,
+            )
+            ```
+        """
         return ["langchain_pathors", "chat_models"]
 
     @property
@@ -420,6 +434,18 @@ class ChatPathors(BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
         """Return a runnable whose output is parsed into `schema` (via tool calling).
 
+        Args:
+            schema: A pydantic model (the output is an instance of it), a TypedDict, a
+                JSON schema dict or an OpenAI tool dict (the output is a dict).
+            include_raw: Return `{"raw": AIMessage, "parsed": ..., "parsing_error": ...}`
+                instead of raising when the reply cannot be parsed.
+            method: `"function_calling"` (default: a forced call of one tool whose
+                parameters are the schema, which the Pathors API documents),
+                `"json_schema"` or `"json_mode"` (OpenAI's `response_format`, which works
+                only where the pathway honours it).
+            strict: Ask for strict schema adherence.
+            **kwargs: Not accepted (a clear error rather than a silent no-op).
+
         Example:
             ```python
             class Joke(BaseModel):
@@ -438,11 +464,27 @@ class ChatPathors(BaseChatModel):
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the HTTP client this model created (injected clients are left open)."""
+        """Close the HTTP client this model created (injected clients are left open).
+
+        The model stays usable: a later call opens a new client.
+
+        Example:
+            ```python
+            with ChatPathors() as llm:  # closed on leaving the block
+                llm.invoke("Hi")
+            ```
+        """
         self._client.close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client of the running event loop."""
+        """Close the async HTTP client of the running event loop.
+
+        Example:
+            ```python
+            async with ChatPathors() as llm:  # closed on leaving the block
+                await llm.ainvoke("Hi")
+            ```
+        """
         await self._client.aclose()
 
     def __enter__(self) -> Self:
