@@ -36,9 +36,9 @@ class PathorsEmulator:
     """A real-HTTP double of the Pathors API on ``127.0.0.1`` (an ephemeral port by default).
 
     Args:
-        pathway: Who answers: a :class:`Pathway`, a LangChain chat model, a function
+        pathway: Who answers: a ``Pathway``, a LangChain chat model, a function
             ``fn(request) -> PathwayReply | str`` (sync or async), or ``None`` for
-            :class:`EchoPathway`.
+            ``EchoPathway``.
         project_id: The project id the routes accept.
         api_key: The bearer key requests must carry.
         pathway_id: ``pathwayId`` returned by the session endpoint.
@@ -50,10 +50,22 @@ class PathorsEmulator:
         seed: Seed for fault probabilities, so load tests are reproducible.
 
     The settings live in ``emulator.config``; changing e.g. ``config.latency`` takes
-    effect on the next request. Only :meth:`start` opens a socket: tests can also drive
-    :attr:`app` in-process with ``starlette.testclient.TestClient``.
+    effect on the next request. Only ``start()`` opens a socket: tests can also drive
+    ``app`` in-process with ``starlette.testclient.TestClient``.
 
-    Example:
+    Examples:
+        Point ``ChatPathors`` at it:
+
+        >>> from langchain_pathors import ChatPathors
+        >>> with PathorsEmulator() as emu:  # doctest: +SKIP
+        ...     llm = ChatPathors(
+        ...         base_url=emu.base_url, project_id=emu.project_id, api_key=emu.api_key
+        ...     )
+        ...     llm.invoke("Hi").content
+        'You said: Hi'
+
+        Or speak HTTP to it directly:
+
         >>> import httpx
         >>> with PathorsEmulator(project_id="demo", api_key="k") as emu:  # doctest: +SKIP
         ...     r = httpx.post(
@@ -99,6 +111,14 @@ class PathorsEmulator:
     def start(self) -> PathorsEmulator:
         """Bind the port and serve in a daemon thread; returns once requests are accepted.
 
+        ``with PathorsEmulator() as emu:`` calls it for you (and ``stop()`` on exit).
+
+        Examples:
+            >>> emu = PathorsEmulator().start()  # doctest: +SKIP
+            >>> emu.base_url  # doctest: +SKIP
+            'http://127.0.0.1:40417'
+            >>> emu.stop()  # doctest: +SKIP
+
         Raises:
             RuntimeError: If already running or if the server fails to start.
             OSError: If the port cannot be bound.
@@ -135,7 +155,14 @@ class PathorsEmulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port (state and faults are kept)."""
+        """Stop serving and release the port (state and faults are kept).
+
+        Open streams are ended. Calling it on a stopped emulator does nothing.
+
+        Examples:
+            >>> emu = PathorsEmulator().start()  # doctest: +SKIP
+            >>> emu.stop()  # doctest: +SKIP
+        """
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
@@ -186,19 +213,39 @@ class PathorsEmulator:
     # Inspection and control
 
     def inject(self, fault: Fault) -> None:
-        """Add a fault; earlier faults take precedence when several match a request."""
+        """Add a fault; earlier faults take precedence when several match a request.
+
+        Examples:
+            >>> emu.inject(Fault(status=503, times=2))  # doctest: +SKIP
+            >>> emu.inject(Fault(cut_after=3, session_id="user-42"))  # doctest: +SKIP
+        """
         self._faults.add(fault)
 
     def clear_faults(self) -> None:
-        """Remove every pending fault."""
+        """Remove every pending fault.
+
+        Examples:
+            >>> emu.clear_faults()  # doctest: +SKIP
+        """
         self._faults.clear()
 
     def session(self, session_id: str) -> SessionRecord | None:
-        """A snapshot of one session, or ``None`` if the server does not know it."""
+        """A snapshot of one session, or ``None`` if the server does not know it.
+
+        Examples:
+            >>> _ = llm.invoke("Hi", session_id="user-42")  # doctest: +SKIP
+            >>> emu.session("user-42").turns  # doctest: +SKIP
+            1
+        """
         return self._store.get(session_id)
 
     def sessions(self) -> list[SessionRecord]:
-        """Snapshots of every session, oldest first."""
+        """Snapshots of every session, oldest first.
+
+        Examples:
+            >>> [s.session_id for s in emu.sessions()]  # doctest: +SKIP
+            ['user-42']
+        """
         return self._store.all()
 
     @property
@@ -207,7 +254,13 @@ class PathorsEmulator:
         return self._store.requests()
 
     def reset(self) -> None:
-        """Forget sessions, recorded requests and faults."""
+        """Forget sessions, recorded requests and faults.
+
+        Examples:
+            >>> emu.reset()  # doctest: +SKIP
+            >>> emu.sessions(), emu.requests  # doctest: +SKIP
+            ([], [])
+        """
         self._store.reset()
         self._faults.clear()
 
