@@ -74,9 +74,13 @@ class Fault:
         probability: Chance that a matching request gets the fault (seeded, reproducible).
         session_id: Only requests for this session match.
 
-    Example:
+    Examples:
         >>> Fault(status=429, retry_after=1.0).times
         1
+
+        A stream cut after three events, twice, for one session only:
+
+        >>> fault = Fault(cut_after=3, times=2, session_id="user-42")
 
     """
 
@@ -122,12 +126,21 @@ class Fault:
         return default_error_message(self.status if self.status is not None else 500)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fault as a JSON-ready dict (the body of ``POST /_emulator/faults``)."""
+        """The fault as a JSON-ready dict (the body of ``POST /_emulator/faults``).
+
+        Examples:
+            >>> Fault(status=503).to_dict()["status"]
+            503
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         """Build a fault from a dict, rejecting unknown fields.
+
+        Examples:
+            >>> Fault.from_dict({"status": 429, "retry_after": 2}).retry_after
+            2
 
         Raises:
             ValueError: On an unknown field or an invalid value.

@@ -33,7 +33,7 @@ class SessionRecord:
         created_by: ``"session_endpoint"`` when created with the session API,
             ``"chat"`` when a chat request adopted an unknown id or was assigned one.
 
-    Example:
+    Examples:
         >>> rec = SessionRecord("s1", {"userName": "Ada"}, turns=0, created_by="chat")
         >>> rec.turns
         0
@@ -58,7 +58,7 @@ class RecordedRequest:
         json: The parsed JSON body, or ``None`` when the body was not valid JSON.
         session_id: The session the request was for, when one was known.
 
-    Example:
+    Examples:
         >>> req = RecordedRequest("POST", "/api/project/p/integration/api/session", {}, None, None)
         >>> req.method
         'POST'

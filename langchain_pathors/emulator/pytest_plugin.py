@@ -25,9 +25,15 @@ __all__ = ["pathors_emulator", "pathors_emulator_fresh"]
 def pathors_emulator() -> Iterator[PathorsEmulator]:
     """One emulator for the whole test session (echo pathway, started once).
 
-    Example:
+    Examples:
+        >>> from langchain_pathors import ChatPathors
         >>> def test_chat(pathors_emulator):  # doctest: +SKIP
-        ...     url = pathors_emulator.base_url
+        ...     llm = ChatPathors(
+        ...         base_url=pathors_emulator.base_url,
+        ...         project_id=pathors_emulator.project_id,
+        ...         api_key=pathors_emulator.api_key,
+        ...     )
+        ...     assert llm.invoke("Hi").content == "You said: Hi"
     """
     from ._server import PathorsEmulator  # lazy: loading the plugin needs no extra
 
@@ -41,9 +47,12 @@ def pathors_emulator_fresh(pathors_emulator: PathorsEmulator) -> Iterator[Pathor
 
     It is reset before and after the test, so faults injected here do not leak.
 
-    Example:
+    Examples:
+        >>> from langchain_pathors.emulator import Fault
         >>> def test_retry(pathors_emulator_fresh):  # doctest: +SKIP
         ...     pathors_emulator_fresh.inject(Fault(status=503))
+        ...     ...  # the client retries and succeeds
+        ...     assert len(pathors_emulator_fresh.requests) == 2
     """
     pathors_emulator.reset()
     yield pathors_emulator
