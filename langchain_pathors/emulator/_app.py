@@ -19,8 +19,10 @@ emulator decides as follows (an OpenAI-compatible server is the model):
   tool (``developer`` is accepted as system); tool messages need ``tool_call_id``;
   ``tools`` follow the OpenAI function format; ``tool_choice`` is ``auto`` / ``none`` /
   ``required`` / a named function that must be bound; ``stop`` (a string or list) is
-  honoured by cutting the reply before the first stop sequence; other OpenAI fields
-  (temperature, max_tokens, model, response_format, ...) are accepted and ignored.
+  honoured by cutting the reply before the first stop sequence; ``response_format``
+  (``text`` / ``json_object`` / ``json_schema`` with an object ``json_schema.schema``)
+  is validated and handed to the pathway (the echo pathway honours it); other OpenAI
+  fields (temperature, max_tokens, model, ...) are accepted and ignored.
 * Sessions: the ``X-Session-ID`` header wins over the deprecated body ``session_id``
   (an empty header counts as absent; an invalid one -> 400 ``"Invalid X-Session-ID
   header"``). With neither, the server assigns ``session-<uuid4 hex>``. An unknown id is
@@ -210,7 +212,12 @@ class _Handlers:
         if fault and fault.status is not None:
             return _error(fault.status, fault.error_message, headers)
         pathway_request = PathwayRequest(
-            chat.messages, chat.tools, chat.tool_choice, session, chat.stream
+            chat.messages,
+            chat.tools,
+            chat.tool_choice,
+            session,
+            chat.stream,
+            chat.response_format,
         )
         try:
             reply = await self.pathway.respond(pathway_request)

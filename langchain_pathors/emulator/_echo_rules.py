@@ -11,7 +11,13 @@ from typing import Any
 
 from ._schema_args import build_arguments
 
-__all__ = ["choose_tool_calls", "greeting", "message_text", "summarise_tool_results"]
+__all__ = [
+    "choose_tool_calls",
+    "format_reply",
+    "greeting",
+    "message_text",
+    "summarise_tool_results",
+]
 
 _ERROR_TEXT = re.compile(r"^\s*error\b\s*:?\s*", re.IGNORECASE)
 
@@ -133,3 +139,33 @@ def _mention(name: str) -> re.Pattern[str]:
 
 def _fmt(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def format_reply(text: str, response_format: dict[str, Any] | None, source: str) -> str:
+    """Shape a text reply as the request's ``response_format`` asks.
+
+    Args:
+        text: The plain reply (echo or tool-results summary).
+        response_format: The request's validated ``response_format`` (or ``None``).
+        source: The words a ``json_schema`` reply is built from, by the same rule as
+            tool-call arguments (:func:`~._schema_args.build_arguments`).
+
+    Returns:
+        ``text`` for no format or ``"text"``; ``{"reply": text}`` as JSON for
+        ``"json_object"``; a JSON object that fits the schema for ``"json_schema"``.
+
+    Example:
+        >>> format_reply("You said: Hi", {"type": "json_object"}, "Hi")
+        '{"reply": "You said: Hi"}'
+        >>> schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+        >>> format_reply("", {"type": "json_schema", "json_schema": {"schema": schema}}, "3")
+        '{"n": 3}'
+
+    """
+    kind = response_format.get("type") if response_format else None
+    if kind == "json_object":
+        return json.dumps({"reply": text}, ensure_ascii=False)
+    if kind == "json_schema" and response_format is not None:
+        schema = response_format["json_schema"]["schema"]
+        return json.dumps(build_arguments(schema, source), ensure_ascii=False)
+    return text

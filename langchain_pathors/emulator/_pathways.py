@@ -24,7 +24,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
-from ._echo_rules import choose_tool_calls, greeting, message_text, summarise_tool_results
+from ._echo_rules import (
+    choose_tool_calls,
+    format_reply,
+    greeting,
+    message_text,
+    summarise_tool_results,
+)
 from ._lc_convert import wire_to_langchain
 from ._state import SessionRecord
 
@@ -51,6 +57,9 @@ class PathwayRequest:
             ``{"type": "function", "function": {"name": ...}}`` dict.
         session: A snapshot of the session, with this turn already counted.
         stream: Whether the client asked for a stream.
+        response_format: OpenAI's ``response_format`` as sent (``None`` when absent):
+            ``{"type": "text" | "json_object"}`` or ``{"type": "json_schema",
+            "json_schema": {"schema": {...}, ...}}``.
 
     Example:
         >>> req = PathwayRequest(messages=[{"role": "user", "content": "Hi"}])
@@ -64,6 +73,7 @@ class PathwayRequest:
     tool_choice: str | dict[str, Any] | None = None
     session: SessionRecord = field(default_factory=lambda: SessionRecord("session-example"))
     stream: bool = False
+    response_format: dict[str, Any] | None = None
 
     @property
     def last_user_text(self) -> str:
@@ -176,6 +186,16 @@ class EchoPathway:
     3. Otherwise answer ``"You said: <last user text>"``, preceded on a session's first
        turn, when it has variables, by ``"Hello! Session variables: k=v, k2=v2. "``.
 
+    A text reply (rules 1 and 3) then follows OpenAI's ``response_format``, when given:
+
+    * ``{"type": "json_schema", "json_schema": {"schema": S}}``: the content is a JSON
+      object built from ``S`` by the same rule as tool-call arguments, drawn from the last
+      user message (rule 3) or from the tool-results summary (rule 1);
+    * ``{"type": "json_object"}``: the content is ``{"reply": <the text reply>}`` as JSON;
+    * ``{"type": "text"}`` or none: the text reply as it is.
+
+    Tool calls (rule 2) come first: a reply that calls tools has empty content.
+
     Example:
         >>> reply = asyncio.run(EchoPathway().respond(
         ...     PathwayRequest(messages=[{"role": "user", "content": "Hi"}])))
@@ -186,14 +206,16 @@ class EchoPathway:
 
     async def respond(self, request: PathwayRequest) -> PathwayReply:
         """Answer by the rules above."""
+        fmt = request.response_format
         if request.messages and request.messages[-1].get("role") == "tool":
-            return PathwayReply(content=summarise_tool_results(request.messages))
+            summary = summarise_tool_results(request.messages)
+            return PathwayReply(content=format_reply(summary, fmt, summary))
         text = request.last_user_text
         calls = choose_tool_calls(request.tools, request.tool_choice, text)
         if calls:
             return PathwayReply(tool_calls=[ToolCallReply(n, args) for n, args in calls])
         hello = greeting(request.session.variables) if request.session.turns == 1 else ""
-        return PathwayReply(content=f"{hello}You said: {text}")
+        return PathwayReply(content=format_reply(f"{hello}You said: {text}", fmt, text))
 
 
 class ChatModelPathway:

@@ -21,6 +21,7 @@ __all__ = [
 MAX_SESSION_ID_LENGTH = 256
 ROLES = ("system", "user", "assistant", "tool", "developer")
 TOOL_CHOICES = ("auto", "none", "required")
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -49,6 +50,7 @@ class ChatInput:
     stream: bool
     stop: list[str]
     session_id: str | None
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,13 @@ def parse_chat(body: Any) -> ChatInput:
     if session_id is not None and not is_valid_session_id(session_id):
         raise RequestError("Missing or invalid session_id")
     return ChatInput(
-        messages, tools, tool_choice, bool(stream), _parse_stop(body.get("stop")), session_id
+        messages,
+        tools,
+        tool_choice,
+        bool(stream),
+        _parse_stop(body.get("stop")),
+        session_id,
+        _parse_response_format(body.get("response_format")),
     )
 
 
@@ -215,3 +223,21 @@ def _parse_stop(stop: Any) -> list[str]:
     if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
         return stop
     raise RequestError("stop must be a string or an array of strings")
+
+
+def _parse_response_format(value: Any) -> dict[str, Any] | None:
+    """OpenAI's ``response_format``: ``text``, ``json_object`` or ``json_schema``.
+
+    ``json_schema`` needs ``json_schema.schema`` to be an object; ``name`` and ``strict``
+    are optional here (OpenAI requires ``name``; the Pathors docs are silent).
+    """
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in RESPONSE_FORMATS:
+        raise RequestError("response_format.type must be 'text', 'json_object' or 'json_schema'")
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            raise RequestError("response_format.json_schema.schema must be an object")
+    return dict(value)
