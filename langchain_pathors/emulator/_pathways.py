@@ -3,9 +3,9 @@
 A pathway is any object with ``async def respond(request: PathwayRequest) -> PathwayReply``.
 Three kinds ship with the emulator:
 
-* :class:`EchoPathway` (the default): deterministic, calls tools by name, echoes text;
-* :class:`ChatModelPathway`: any LangChain chat model, e.g. a scripted fake;
-* :class:`CallablePathway`: a plain function, sync or async.
+* ``EchoPathway`` (the default): deterministic, calls tools by name, echoes text;
+* ``ChatModelPathway``: any LangChain chat model, e.g. a scripted fake;
+* ``CallablePathway``: a plain function, sync or async.
 
 The server, not the pathway, applies stop sequences, streaming splits and faults.
 """
@@ -61,7 +61,7 @@ class PathwayRequest:
             ``{"type": "text" | "json_object"}`` or ``{"type": "json_schema",
             "json_schema": {"schema": {...}, ...}}``.
 
-    Example:
+    Examples:
         >>> req = PathwayRequest(messages=[{"role": "user", "content": "Hi"}])
         >>> req.last_user_text
         'Hi'
@@ -93,7 +93,7 @@ class ToolCallReply:
         arguments: The arguments, as a dict or as a raw JSON string (sent unchanged).
         id: The call id; ``call_<hex>`` is generated when absent.
 
-    Example:
+    Examples:
         >>> ToolCallReply("get_weather", {"location": "Paris"}).arguments_json()
         '{"location": "Paris"}'
 
@@ -125,7 +125,7 @@ class PathwayReply:
             concatenation and must equal it otherwise.
         model: The ``model`` field of the response (the emulator's default otherwise).
 
-    Example:
+    Examples:
         >>> PathwayReply(tool_calls=[ToolCallReply("f")]).finish_reason
         'tool_calls'
 
@@ -154,7 +154,7 @@ class PathwayReply:
 class Pathway(Protocol):
     """Anything that answers chat requests.
 
-    Example:
+    Examples:
         >>> class Shout:
         ...     async def respond(self, request: PathwayRequest) -> PathwayReply:
         ...         return PathwayReply(content=request.last_user_text.upper())
@@ -181,7 +181,7 @@ class EchoPathway:
        or when ``tool_choice`` is not ``"none"`` and the last user message mentions bound
        tools by name (case-insensitive; ``_``, ``-`` and spaces alike). Several mentions
        give several calls, in mention order. Arguments come from the tool's schema and the
-       message (see :func:`~langchain_pathors.emulator._schema_args.build_arguments`),
+       message (see ``build_arguments`` in ``langchain_pathors.emulator._schema_args``),
        with the tool-name mentions removed from the text first.
     3. Otherwise answer ``"You said: <last user text>"``, preceded on a session's first
        turn, when it has variables, by ``"Hello! Session variables: k=v, k2=v2. "``.
@@ -196,7 +196,7 @@ class EchoPathway:
 
     Tool calls (rule 2) come first: a reply that calls tools has empty content.
 
-    Example:
+    Examples:
         >>> reply = asyncio.run(EchoPathway().respond(
         ...     PathwayRequest(messages=[{"role": "user", "content": "Hi"}])))
         >>> reply.content
@@ -225,7 +225,7 @@ class ChatModelPathway:
     not support tools (``NotImplementedError``) is used unbound. A streaming request uses
     ``astream`` and each model chunk's text becomes one content delta.
 
-    Example:
+    Examples:
         >>> from langchain_core.language_models import GenericFakeChatModel
         >>> model = GenericFakeChatModel(messages=iter(["Hello there"]))
         >>> req = PathwayRequest(messages=[{"role": "user", "content": "Hi"}])
@@ -283,7 +283,7 @@ class CallablePathway:
     A returned string is the reply's content. A sync function runs in a worker thread,
     so a slow one does not hold up other requests.
 
-    Example:
+    Examples:
         >>> pathway = CallablePathway(lambda req: f"{len(req.messages)} message(s)")
         >>> asyncio.run(pathway.respond(PathwayRequest(messages=[{"role": "user"}]))).content
         '1 message(s)'
@@ -313,7 +313,7 @@ class CallablePathway:
 def as_pathway(obj: Any) -> Pathway:
     """Accept a pathway, a LangChain chat model, a function or ``None`` (echo).
 
-    Example:
+    Examples:
         >>> type(as_pathway(None)).__name__
         'EchoPathway'
 
