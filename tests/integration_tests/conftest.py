@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -51,3 +52,25 @@ def llm(pathors_connection: Connection) -> Iterator[ChatPathors]:
     model = pathors_connection.model()
     yield model
     model.close()
+
+
+@pytest.fixture
+def start_emulator(emulator_only: None) -> Iterator[Callable[[Any], PathorsEmulator]]:
+    """Start an extra emulator with its own pathway (stopped after the test)."""
+    started: list[PathorsEmulator] = []
+
+    def start(pathway: Any) -> PathorsEmulator:
+        emu = PathorsEmulator(pathway).start()
+        started.append(emu)
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
+
+
+def model_for(emu: PathorsEmulator, **kwargs: Any) -> ChatPathors:
+    """A ChatPathors pointed at `emu`."""
+    return ChatPathors(
+        base_url=emu.base_url, project_id=emu.project_id, api_key=emu.api_key, **kwargs
+    )
