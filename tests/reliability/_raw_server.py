@@ -7,6 +7,7 @@ The connection is closed after every reply, so a body without a length ends ther
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -88,10 +89,8 @@ class _Handler(socketserver.BaseRequestHandler):
         except OSError:  # the client went away: nothing more to do
             return
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Server(socketserver.ThreadingTCPServer):
