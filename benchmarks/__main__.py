@@ -1,0 +1,5 @@
+import sys
+
+from benchmarks._runner import main
+
+sys.exit(main())

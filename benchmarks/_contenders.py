@@ -1,0 +1,159 @@
+"""What is measured: each contender is a zero-argument callable doing one unit of work.
+
+Invoke contenders make one call and return; stream contenders consume one whole stream
+and return how many content chunks they saw; async contenders make one call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from benchmarks._emulator import API_KEY, PROJECT_ID
+
+PROMPT = "Hi"
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+# The same connection-pool limits ChatPathors and the openai SDK use by default.
+LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+Invoke = Callable[[], object]
+Stream = Callable[[], int]
+AInvoke = Callable[[], Awaitable[object]]
+
+
+def _body(text: str, *, stream: bool = False) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}], "stream": stream}
+
+
+def chat_pathors(base_url: str) -> Any:
+    from langchain_pathors import ChatPathors
+
+    return ChatPathors(base_url=base_url, project_id=PROJECT_ID, api_key=API_KEY)
+
+
+def chat_openai(api_root: str) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(base_url=api_root, api_key=API_KEY, model="pathway-default", max_retries=0)  # type: ignore[call-arg]
+
+
+def _leave_open() -> None:
+    """ChatOpenAI's default HTTP clients are process-wide (cached): not ours to close."""
+
+
+async def _aleave_open() -> None:
+    """The async twin of `_leave_open`."""
+
+
+# ------------------------------------------------------------------------ invoke
+def raw_httpx_invoke(api_root: str) -> tuple[Invoke, Callable[[], None]]:
+    client = httpx.Client(limits=LIMITS)
+    url = f"{api_root}/chat/completions"
+
+    def call() -> object:
+        response = client.post(url, json=_body(PROMPT), headers=HEADERS)
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+
+    return call, client.close
+
+
+def langchain_floor_invoke() -> tuple[Invoke, Callable[[], None]]:
+    from langchain_core.language_models import GenericFakeChatModel
+
+    model = GenericFakeChatModel(messages=itertools.cycle([f"You said: {PROMPT}"]))
+    return (lambda: model.invoke(PROMPT)), (lambda: None)
+
+
+def chat_pathors_invoke(base_url: str) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_pathors(base_url)
+    return (lambda: model.invoke(PROMPT)), model.close
+
+
+def chat_openai_invoke(api_root: str) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_openai(api_root)
+    return (lambda: model.invoke(PROMPT)), _leave_open
+
+
+# ------------------------------------------------------------------------ stream
+def raw_httpx_stream(api_root: str, chunks: int) -> tuple[Stream, Callable[[], None]]:
+    """httpx plus the least SSE parsing that works: `data: ` lines, JSON, `[DONE]`."""
+    client = httpx.Client(limits=LIMITS)
+    url = f"{api_root}/chat/completions"
+    body = _body(f"stream {chunks}", stream=True)
+
+    def call() -> int:
+        seen = 0
+        with client.stream("POST", url, json=body, headers=HEADERS) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                data = line[6:]
+                if data == "[DONE]":
+                    break
+                delta = json.loads(data)["choices"][0]["delta"]
+                if delta.get("content"):
+                    seen += 1
+        return seen
+
+    return call, client.close
+
+
+def langchain_floor_stream(chunks: int) -> tuple[Stream, Callable[[], None]]:
+    """`GenericFakeChatModel.stream` over the same N words: LangChain's own per-chunk cost."""
+    from langchain_core.language_models import GenericFakeChatModel
+
+    text = "".join(f"w{i} " for i in range(chunks))
+    model = GenericFakeChatModel(messages=itertools.cycle([text]))
+
+    def call() -> int:
+        return sum(1 for c in model.stream("x") if c.content and str(c.content).strip())
+
+    return call, lambda: None
+
+
+def _lc_stream(model: Any, chunks: int) -> Stream:
+    prompt = f"stream {chunks}"
+
+    def call() -> int:
+        return sum(1 for c in model.stream(prompt) if c.content)
+
+    return call
+
+
+def chat_pathors_stream(base_url: str, chunks: int) -> tuple[Stream, Callable[[], None]]:
+    model = chat_pathors(base_url)
+    return _lc_stream(model, chunks), model.close
+
+
+def chat_openai_stream(api_root: str, chunks: int) -> tuple[Stream, Callable[[], None]]:
+    model = chat_openai(api_root)
+    return _lc_stream(model, chunks), _leave_open
+
+
+# ------------------------------------------------------------------------ async
+def raw_httpx_ainvoke(api_root: str) -> tuple[AInvoke, Callable[[], Awaitable[None]]]:
+    client = httpx.AsyncClient(limits=LIMITS, timeout=60)
+    url = f"{api_root}/chat/completions"
+
+    async def call() -> object:
+        response = await client.post(url, json=_body(PROMPT), headers=HEADERS)
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+
+    return call, client.aclose
+
+
+def chat_pathors_ainvoke(base_url: str) -> tuple[AInvoke, Callable[[], Awaitable[None]]]:
+    model = chat_pathors(base_url)
+    return (lambda: model.ainvoke(PROMPT)), model.aclose
+
+
+def chat_openai_ainvoke(api_root: str) -> tuple[AInvoke, Callable[[], Awaitable[None]]]:
+    model = chat_openai(api_root)
+    return (lambda: model.ainvoke(PROMPT)), _aleave_open

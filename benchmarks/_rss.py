@@ -1,0 +1,47 @@
+"""Memory worker, run in a fresh process per contender: N invokes, RSS sampled as it goes.
+
+`python -m benchmarks._rss {chat_pathors,chat_openai} BASE_URL API_ROOT CALLS` prints one
+JSON object: RSS samples `[[calls_done, rss_bytes], ...]` and the peak RSS (ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+
+import psutil
+
+from benchmarks import _contenders
+
+SAMPLES = 20
+
+
+def run(contender: str, base_url: str, api_root: str, calls: int) -> dict[str, object]:
+    if contender == "chat_pathors":
+        call, close = _contenders.chat_pathors_invoke(base_url)
+    elif contender == "chat_openai":
+        call, close = _contenders.chat_openai_invoke(api_root)
+    else:
+        msg = f"unknown contender {contender!r}"
+        raise SystemExit(msg)
+    process = psutil.Process()
+    every = max(1, calls // SAMPLES)
+    try:
+        call()  # imports and the connection pool are set up before the first sample
+        gc.collect()
+        samples = [[0, process.memory_info().rss]]
+        for done in range(1, calls + 1):
+            call()
+            if done % every == 0 or done == calls:
+                samples.append([done, process.memory_info().rss])
+    finally:
+        close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return {"contender": contender, "calls": calls, "samples": samples, "peak_rss": peak}
+
+
+if __name__ == "__main__":
+    name, base, root, count = sys.argv[1:5]
+    print(json.dumps(run(name, base, root, int(count))))
