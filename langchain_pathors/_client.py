@@ -268,11 +268,12 @@ class PathorsClient:
         session_id: str | None,
         stream: bool,
         on_retry: OnRetry | None,
-    ) -> httpx.Response:
+        retry_number: int = 0,
+    ) -> tuple[httpx.Response, int]:
+        """Send until a 2xx arrives; return it and the number of retries made so far."""
         client = self._sync_client()
         pinned = session_id is not None
         content = _encode(body)
-        retry_number = 0
         while True:
             request = client.build_request(
                 "POST", url, content=content, headers=self._headers(session_id, stream=stream)
@@ -283,7 +284,7 @@ class PathorsClient:
                 failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
             else:
                 if response.is_success:
-                    return response
+                    return response, retry_number
                 try:
                     response.read()
                 finally:
@@ -303,11 +304,12 @@ class PathorsClient:
         session_id: str | None,
         stream: bool,
         on_retry: OnRetry | None,
-    ) -> httpx.Response:
+        retry_number: int = 0,
+    ) -> tuple[httpx.Response, int]:
+        """Send until a 2xx arrives; return it and the number of retries made so far."""
         client = self._async_client()
         pinned = session_id is not None
         content = _encode(body)
-        retry_number = 0
         while True:
             request = client.build_request(
                 "POST", url, content=content, headers=self._headers(session_id, stream=stream)
@@ -318,7 +320,7 @@ class PathorsClient:
                 failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
             else:
                 if response.is_success:
-                    return response
+                    return response, retry_number
                 try:
                     await response.aread()
                 finally:
@@ -337,7 +339,7 @@ class PathorsClient:
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """POST a non-streaming chat completion."""
-        response = self._send(
+        response, _ = self._send(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
         return ChatReply(_decode_json(response, session_id), _returned_session(response))
@@ -346,7 +348,7 @@ class PathorsClient:
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """Async twin of `chat`."""
-        response = await self._asend(
+        response, _ = await self._asend(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
         return ChatReply(_decode_json(response, session_id), _returned_session(response))
@@ -356,50 +358,83 @@ class PathorsClient:
     ) -> Iterator[StreamChunk]:
         """POST a streaming chat completion and yield its chunks.
 
-        Retries happen only before the first event; once a chunk has been yielded a failure
-        raises (the caller has already shown it to someone).
+        Retries happen only before the first chunk; once a chunk has been yielded a failure
+        raises (the caller has already shown it to someone). A connection cut or read
+        timeout before the first chunk is retried like any request with no session.
         """
-        response = self._send(
-            self.chat_url, body, session_id=session_id, stream=True, on_retry=on_retry
-        )
-        header_session = _returned_session(response)
-        reader = self._reader(response, session_id)
-        try:
-            _require_event_stream(response, reader)
-            for event in iter_events(response.iter_bytes()):
-                chunk = reader.on_event(event)
-                if chunk is not None:
-                    yield StreamChunk(chunk, header_session)
-                elif reader.done:
-                    return
-            reader.on_end()
-        except httpx.TransportError as exc:
-            raise self._stream_transport_error(reader, exc) from exc
-        finally:
-            response.close()
+        retry_number = 0
+        while True:
+            response, retry_number = self._send(
+                self.chat_url,
+                body,
+                session_id=session_id,
+                stream=True,
+                on_retry=on_retry,
+                retry_number=retry_number,
+            )
+            header_session = _returned_session(response)
+            reader = self._reader(response, session_id)
+            yielded = False
+            try:
+                _require_event_stream(response, reader)
+                for event in iter_events(response.iter_bytes()):
+                    chunk = reader.on_event(event)
+                    if chunk is not None:
+                        yielded = True
+                        yield StreamChunk(chunk, header_session)
+                    elif reader.done:
+                        return
+                reader.on_end()
+                return
+            except httpx.TransportError as exc:
+                failure = self._stream_failure(reader, exc, yielded=yielded)
+            finally:
+                response.close()
+            retry_number += 1
+            retry = self._next_retry(retry_number, failure)
+            if on_retry is not None:
+                on_retry(retry)
+            _sleep(retry.delay)
 
     async def astream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> AsyncIterator[StreamChunk]:
         """Async twin of `stream_chat`."""
-        response = await self._asend(
-            self.chat_url, body, session_id=session_id, stream=True, on_retry=on_retry
-        )
-        header_session = _returned_session(response)
-        reader = self._reader(response, session_id)
-        try:
-            _require_event_stream(response, reader)
-            async for event in aiter_events(response.aiter_bytes()):
-                chunk = reader.on_event(event)
-                if chunk is not None:
-                    yield StreamChunk(chunk, header_session)
-                elif reader.done:
-                    return
-            reader.on_end()
-        except httpx.TransportError as exc:
-            raise self._stream_transport_error(reader, exc) from exc
-        finally:
-            await response.aclose()
+        retry_number = 0
+        while True:
+            response, retry_number = await self._asend(
+                self.chat_url,
+                body,
+                session_id=session_id,
+                stream=True,
+                on_retry=on_retry,
+                retry_number=retry_number,
+            )
+            header_session = _returned_session(response)
+            reader = self._reader(response, session_id)
+            yielded = False
+            try:
+                _require_event_stream(response, reader)
+                async for event in aiter_events(response.aiter_bytes()):
+                    chunk = reader.on_event(event)
+                    if chunk is not None:
+                        yielded = True
+                        yield StreamChunk(chunk, header_session)
+                    elif reader.done:
+                        return
+                reader.on_end()
+                return
+            except httpx.TransportError as exc:
+                failure = self._stream_failure(reader, exc, yielded=yielded)
+            finally:
+                await response.aclose()
+            retry_number += 1
+            retry = self._next_retry(retry_number, failure)
+            if on_retry is not None:
+                outcome = on_retry(retry)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            await _async_sleep(retry.delay)
 
     def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
         return StreamReader(
@@ -408,7 +443,23 @@ class PathorsClient:
             idle_timeout=self.config.stream_idle_timeout,
         )
 
-    def _stream_transport_error(self, reader: StreamReader, exc: httpx.TransportError) -> Exception:
+    def _stream_failure(
+        self, reader: StreamReader, exc: httpx.TransportError, *, yielded: bool
+    ) -> _Failure:
+        """A transport failure mid-stream: raise it, unless a fresh attempt is harmless.
+
+        It is when nothing has been yielded yet and the call is not pinned to a session
+        (the server gives each attempt a new session).
+        """
+        error = self._stream_transport_error(reader, exc)
+        error.__cause__ = exc
+        if yielded or reader.pinned:
+            raise error
+        return _Failure(error, None)
+
+    def _stream_transport_error(
+        self, reader: StreamReader, exc: httpx.TransportError
+    ) -> PathorsError:
         detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
         if isinstance(exc, httpx.TimeoutException):
             return reader.failure(f"stream timed out ({detail})", error_type=PathorsTimeoutError)
@@ -420,7 +471,9 @@ class PathorsClient:
     ) -> dict[str, Any]:
         """POST to the session endpoint. Safe to retry: creating a session is idempotent."""
         body = _session_body(session_id, variables)
-        response = self._send(self.session_url, body, session_id=None, stream=False, on_retry=None)
+        response, _ = self._send(
+            self.session_url, body, session_id=None, stream=False, on_retry=None
+        )
         return _decode_json(response, session_id)
 
     async def acreate_session(
@@ -428,7 +481,7 @@ class PathorsClient:
     ) -> dict[str, Any]:
         """Async twin of `create_session`."""
         body = _session_body(session_id, variables)
-        response = await self._asend(
+        response, _ = await self._asend(
             self.session_url, body, session_id=None, stream=False, on_retry=None
         )
         return _decode_json(response, session_id)

@@ -303,6 +303,59 @@ def test_stream_is_not_retried_after_first_event(fake: FakePathors, sleeps: list
     assert len(fake.requests) == 1
 
 
+def test_stream_cut_before_any_chunk_is_retried_without_a_session(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    # Regression: a cut before the first chunk raised at once, although nothing had been
+    # delivered and a call with no session is safe to re-send.
+    cut = stream_response([b": keep-alive\n\n"], error=httpx.RemoteProtocolError("cut"))
+    fake.chat = [cut, stream_response(text_stream(["ok"]))]
+    assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ok"
+    assert len(fake.requests) == 2
+    assert len(sleeps) == 1
+
+
+async def test_stream_read_timeout_before_any_chunk_is_retried_async(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [
+        stream_response([], error=httpx.ReadTimeout("slow")),
+        stream_response(text_stream(["ok"])),
+    ]
+    pieces = [str(c.content) async for c in fake.model().astream("Hi")]
+    assert "".join(pieces) == "ok"
+    assert len(fake.requests) == 2
+
+
+def test_stream_cut_before_any_chunk_in_a_session_is_not_resent(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [
+        stream_response([], error=httpx.RemoteProtocolError("cut")),
+        stream_response(text_stream(["ok"])),
+    ]
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        list(fake.model().stream("Hi", session_id="s-cut"))
+    assert info.value.session_id == "s-cut"
+    assert isinstance(info.value.cause, httpx.RemoteProtocolError)
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+def test_stream_cut_retries_share_max_retries_with_status_retries(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    def cut() -> httpx.Response:
+        return stream_response([], error=httpx.RemoteProtocolError("cut"))
+
+    fake.chat = [error(503), cut(), cut()]
+    with pytest.raises(PathorsStreamError) as info:
+        list(fake.model(max_retries=2).stream("Hi"))
+    assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+    assert len(fake.requests) == 3  # one attempt and max_retries=2 retries, in all
+    assert len(sleeps) == 2
+
+
 def test_cut_stream_in_a_session_is_outcome_unknown_with_partial_text(fake: FakePathors) -> None:
     body = sse({"choices": [{"index": 0, "delta": {"content": "Half an"}, "finish_reason": None}]})
     fake.chat = [stream_response(body)]
