@@ -97,6 +97,10 @@ class StreamReader:
             return PathorsStreamError(
                 message, session_id=self.session_id, partial_text=self.partial_text
             )
+        if error_type is PathorsTimeoutError:
+            return PathorsTimeoutError(
+                message, session_id=self.session_id, partial_text=self.partial_text
+            )
         return error_type(message, session_id=self.session_id)
 
     def _check_idle(self) -> None:

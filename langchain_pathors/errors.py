@@ -225,7 +225,25 @@ class PathorsTimeoutError(PathorsError, ModelTimeoutError):
         except PathorsTimeoutError:
             print("Pathors took longer than 5 s")
         ```
+
+    Attributes:
+        partial_text: For a stream that timed out midway, the text that had arrived
+            (already delivered to a streaming caller; kept here so nothing is lost).
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        session_id: str | None = None,
+        retry_after: float | None = None,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, session_id=session_id, retry_after=retry_after
+        )
+        self.partial_text = partial_text
 
 
 class PathorsResponseError(PathorsError, ModelAPIError):

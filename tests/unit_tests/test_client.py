@@ -356,6 +356,20 @@ def test_stream_cut_retries_share_max_retries_with_status_retries(
     assert len(sleeps) == 2
 
 
+def test_stream_timeout_midway_keeps_partial_text(fake: FakePathors, sleeps: list[float]) -> None:
+    # Regression: a stream that timed out after some chunks raised a PathorsTimeoutError
+    # without the text received so far (PathorsStreamError and the pinned error had it).
+    body = sse({"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]})
+    fake.chat = [stream_response(body, error=httpx.ReadTimeout("slow"))]
+    received: list[str] = []
+    with pytest.raises(PathorsTimeoutError) as info:
+        for piece in fake.model().stream("Hi"):
+            received.append(str(piece.content))
+    assert "".join(received) == "Hel"
+    assert info.value.partial_text == "Hel"
+    assert len(fake.requests) == 1
+
+
 def test_cut_stream_in_a_session_is_outcome_unknown_with_partial_text(fake: FakePathors) -> None:
     body = sse({"choices": [{"index": 0, "delta": {"content": "Half an"}, "finish_reason": None}]})
     fake.chat = [stream_response(body)]
