@@ -55,7 +55,7 @@ def notebook_to_markdown(path: Path, download_name: str) -> str:
                     '!!! tip "Run it yourself"\n'
                     f"    This page is the notebook [`docs/{download_name}`]({download_name}), "
                     "shown with the outputs of a real run against the Pathors emulator. "
-                    "`make notebooks` executes it on every CI build."
+                    "`make notebooks` (part of `make check`) executes it top to bottom."
                 )
             continue
         if cell.cell_type != "code" or not source:
