@@ -23,8 +23,10 @@ def assert_documented_metadata(message: AIMessage) -> None:
     meta = message.response_metadata
     assert meta["model_provider"] == "pathors"
     assert meta["finish_reason"] == "stop"
-    assert isinstance(meta["session_id"], str) and meta["session_id"]
-    assert isinstance(meta["model_name"], str) and meta["model_name"]
+    assert isinstance(meta["session_id"], str)
+    assert meta["session_id"]
+    assert isinstance(meta["model_name"], str)
+    assert meta["model_name"]
 
 
 def test_invoke_returns_the_answer_with_metadata(llm: ChatPathors):

@@ -42,9 +42,11 @@ def chats(emulator: PathorsEmulator) -> list[Any]:
 
 
 def test_wrong_key_is_an_authentication_error(pathors_connection: Connection):
-    with pathors_connection.model(api_key=WRONG_KEY) as llm:
-        with pytest.raises(PathorsAuthenticationError) as caught:
-            llm.invoke("Hi")
+    with (
+        pathors_connection.model(api_key=WRONG_KEY) as llm,
+        pytest.raises(PathorsAuthenticationError) as caught,
+    ):
+        llm.invoke("Hi")
     assert caught.value.status_code == 401
     assert WRONG_KEY not in str(caught.value)
     assert WRONG_KEY not in repr(caught.value)
@@ -52,17 +54,21 @@ def test_wrong_key_is_an_authentication_error(pathors_connection: Connection):
 
 
 def test_wrong_key_is_not_retried(emulator: PathorsEmulator, pathors_connection: Connection):
-    with pathors_connection.model(api_key=WRONG_KEY) as llm:
-        with pytest.raises(PathorsAuthenticationError):
-            list(llm.stream("Hi"))
+    with (
+        pathors_connection.model(api_key=WRONG_KEY) as llm,
+        pytest.raises(PathorsAuthenticationError),
+    ):
+        list(llm.stream("Hi"))
     assert len(chats(emulator)) == 1
 
 
 def test_wrong_project_is_not_found(pathors_connection: Connection):
     project = f"no-such-project-{uuid.uuid4().hex[:8]}"
-    with pathors_connection.model(project_id=project) as llm:
-        with pytest.raises(PathorsNotFoundError) as caught:
-            llm.invoke("Hi")
+    with (
+        pathors_connection.model(project_id=project) as llm,
+        pytest.raises(PathorsNotFoundError) as caught,
+    ):
+        llm.invoke("Hi")
     assert caught.value.status_code == 404
 
 
@@ -75,7 +81,8 @@ def test_503_with_retry_after_zero_is_retried_to_success(
     assert reply.content == "You said: Hi after a hiccup"
     assert len(chats(emulator)) == 2  # the refused attempt, then the retry
     (error,) = recorder.retries  # the retry was visible to callbacks
-    assert isinstance(error, PathorsServerError) and error.status_code == 503
+    assert isinstance(error, PathorsServerError)
+    assert error.status_code == 503
 
 
 def test_503_on_create_session_is_retried(emulator: PathorsEmulator, llm: ChatPathors):
@@ -97,7 +104,8 @@ def test_500_on_a_session_call_is_outcome_unknown_and_not_resent(
     assert caught.value.status_code == 500
     assert caught.value.is_retryable is False
     record = emulator.session(sid)
-    assert record is not None and record.turns == 1  # the turn reached the server once
+    assert record is not None
+    assert record.turns == 1
     assert len(chats(emulator)) == 1
 
 
@@ -125,8 +133,10 @@ async def test_cut_stream_on_a_session_keeps_the_partial_text(
 
 def test_long_retry_after_fails_at_once(emulator: PathorsEmulator, pathors_connection: Connection):
     emulator.inject(Fault(status=429, retry_after=3600))
-    with pathors_connection.model(max_retry_after=5) as llm:
-        with pytest.raises(PathorsRateLimitError) as caught:
-            llm.invoke("Hi")
+    with (
+        pathors_connection.model(max_retry_after=5) as llm,
+        pytest.raises(PathorsRateLimitError) as caught,
+    ):
+        llm.invoke("Hi")
     assert caught.value.retry_after == 3600
     assert len(chats(emulator)) == 1

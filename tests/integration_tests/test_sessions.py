@@ -47,7 +47,8 @@ def test_create_session_with_variables_the_pathway_uses(
 ):
     variables = {"userName": "John Doe", "userRole": "admin"}
     session = llm.create_session(variables=variables)
-    assert session.session_id.strip() and session.pathway_id == "pathway-default"
+    assert session.session_id.strip()
+    assert session.pathway_id == "pathway-default"
 
     greeting = llm.invoke("Hi", session_id=session.session_id)
     assert greeting.content == (
@@ -101,7 +102,9 @@ async def test_concurrent_first_calls_create_the_session_once(
     )
     assert len(session_requests(emulator)) == 1
     record = emulator.session(sid)
-    assert record is not None and record.turns == 6 and record.variables == variables
+    assert record is not None
+    assert record.turns == 6
+    assert record.variables == variables
     # Exactly one reply took the session's first turn, and it greets with the variables.
     greeted = [r for r in replies if str(r.content).startswith("Hello! Session variables")]
     assert len(greeted) == 1
@@ -116,9 +119,11 @@ def test_model_level_session_and_bind(emulator: PathorsEmulator, pathors_connect
         # .bind(session_id=...) wins over the model's session for those calls.
         assert llm.bind(session_id=other).invoke("Hi").response_metadata["session_id"] == other
     record, bound = emulator.session(sid), emulator.session(other)
-    assert record is not None and (record.turns, record.variables) == (1, {"tier": "gold"})
+    assert record is not None
+    assert (record.turns, record.variables) == (1, {"tier": "gold"})
     # The model's variables belong to its own session: the bound one was adopted bare.
-    assert bound is not None and (bound.turns, bound.variables) == (1, {})
+    assert bound is not None
+    assert (bound.turns, bound.variables) == (1, {})
     assert bound.created_by == "chat"
 
 
@@ -138,7 +143,8 @@ async def test_acreate_session_then_astream(emulator: PathorsEmulator, llm: Chat
     text = "".join([str(c.content) async for c in llm.astream("Hi", session_id=session.session_id)])
     assert text == "Hello! Session variables: userName=Grace. You said: Hi"
     record = emulator.session(session.session_id)
-    assert record is not None and record.turns == 1
+    assert record is not None
+    assert record.turns == 1
     await llm.aclose()
 
 

@@ -72,7 +72,8 @@ def test_tool_round_trip(emulator: PathorsEmulator, llm: ChatPathors):
     assert call["id"]
 
     result = get_weather.invoke(call)
-    assert isinstance(result, ToolMessage) and result.tool_call_id == call["id"]
+    assert isinstance(result, ToolMessage)
+    assert result.tool_call_id == call["id"]
     final = llm_with_tools.invoke([question, ai, result])
     assert final.content == "Tool results: get_weather: 72°F and sunny in San Francisco."
     assert final.response_metadata["finish_reason"] == "stop"
@@ -233,7 +234,8 @@ def test_agent_with_two_tools_runs_to_completion(
         ("lookup_weather", {"city": "Paris"}),
         ("convert_temperature", {"celsius": 18.0}),
     ]
-    assert executed == [("lookup_weather", "Paris"), ("convert_temperature", 18.0)]
+    # The agent runs parallel calls concurrently, so only the set of executions is fixed.
+    assert sorted(executed) == [("convert_temperature", 18.0), ("lookup_weather", "Paris")]
     assert [m.tool_call_id for m in messages[2:4]] == [c["id"] for c in calls]
     final = messages[-1]
     assert final.content == (
@@ -242,7 +244,8 @@ def test_agent_with_two_tools_runs_to_completion(
     assert final.tool_calls == []
     # Both model turns went to the agent's session, with the system prompt first.
     record = emulator.session(sid)
-    assert record is not None and record.turns == 2
+    assert record is not None
+    assert record.turns == 2
     for body in chat_bodies(emulator):
         assert body["messages"][0] == {"role": "system", "content": "You are a weather helper."}
 
@@ -318,4 +321,5 @@ def test_callable_pathway_uses_session_variables(
         assert ai.tool_calls[0]["args"] == {"a": 1, "b": 1}
         assert llm.invoke("hi").content == "Turn 1: hello stranger"  # a fresh session
     record = emu.session(sid)
-    assert record is not None and record.turns == 3
+    assert record is not None
+    assert record.turns == 3
