@@ -108,7 +108,15 @@ class ToolCallReply:
             self.id = f"call_{uuid.uuid4().hex[:24]}"
 
     def arguments_json(self) -> str:
-        """The arguments as the JSON string the wire carries."""
+        """The arguments as the JSON string the wire carries.
+
+        Examples:
+            A string is sent unchanged, so a test can send malformed arguments:
+
+            >>> ToolCallReply("get_weather", '{"location": ').arguments_json()
+            '{"location": '
+
+        """
         if isinstance(self.arguments, str):
             return self.arguments
         return json.dumps(self.arguments, ensure_ascii=False)
@@ -164,7 +172,14 @@ class Pathway(Protocol):
     """
 
     async def respond(self, request: PathwayRequest) -> PathwayReply:
-        """Answer one chat request."""
+        """Answer one chat request.
+
+        Examples:
+            >>> req = PathwayRequest(messages=[{"role": "user", "content": "hi"}])
+            >>> asyncio.run(Shout().respond(req)).content  # doctest: +SKIP
+            'HI'
+
+        """
         ...
 
 
@@ -205,7 +220,20 @@ class EchoPathway:
     """
 
     async def respond(self, request: PathwayRequest) -> PathwayReply:
-        """Answer by the rules above."""
+        """Answer by the rules above.
+
+        Examples:
+            >>> tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+            ...     "type": "object", "properties": {"location": {"type": "string"}},
+            ...     "required": ["location"]}}}
+            >>> req = PathwayRequest(
+            ...     messages=[{"role": "user", "content": "Use get_weather for 'Paris'"}],
+            ...     tools=[tool])
+            >>> reply = asyncio.run(EchoPathway().respond(req))
+            >>> reply.tool_calls[0].name, reply.tool_calls[0].arguments
+            ('get_weather', {'location': 'Paris'})
+
+        """
         fmt = request.response_format
         if request.messages and request.messages[-1].get("role") == "tool":
             summary = summarise_tool_results(request.messages)
@@ -252,7 +280,16 @@ class ChatModelPathway:
             return self.model
 
     async def respond(self, request: PathwayRequest) -> PathwayReply:
-        """Run the model and map its ``AIMessage`` back to a reply."""
+        """Run the model and map its ``AIMessage`` back to a reply.
+
+        Examples:
+            >>> from langchain_core.language_models import GenericFakeChatModel
+            >>> pathway = ChatModelPathway(GenericFakeChatModel(messages=iter(["a b"])))
+            >>> req = PathwayRequest(messages=[{"role": "user", "content": "Hi"}], stream=True)
+            >>> asyncio.run(pathway.respond(req)).chunks
+            ['a', ' ', 'b']
+
+        """
         runnable = self._runnable(request)
         messages = wire_to_langchain(request.messages)
         chunks: list[str] | None = None
@@ -296,7 +333,14 @@ class CallablePathway:
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
     async def respond(self, request: PathwayRequest) -> PathwayReply:
-        """Call the function and normalise its result."""
+        """Call the function and normalise its result.
+
+        Examples:
+            >>> pathway = CallablePathway(lambda req: PathwayReply(content="ok"))
+            >>> asyncio.run(pathway.respond(PathwayRequest(messages=[]))).content
+            'ok'
+
+        """
         if self._is_async:
             result: Any = self.fn(request)
         else:
