@@ -169,7 +169,13 @@ class ChatPathors(BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded)."""
+        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded).
+
+        Example:
+            ```python
+            ChatPathors.is_lc_serializable()  # True: see get_lc_namespace for loading
+            ```
+        """
         return True
 
     @classmethod
