@@ -1,8 +1,10 @@
 """Pytest fixtures for testing apps against the Pathors emulator.
 
-Load them in a ``conftest.py``::
+Load them in a ``conftest.py``:
 
-    pytest_plugins = ["langchain_pathors.emulator.pytest_plugin"]
+```python
+pytest_plugins = ["langchain_pathors.emulator.pytest_plugin"]
+```
 
 With ``pytest-socket``'s ``--disable-socket``, allow loopback for the tests that use
 them (``--allow-hosts=127.0.0.1,localhost``).
