@@ -41,6 +41,7 @@ class StreamReader:
         self.idle_timeout = idle_timeout
         self.finished = False
         self.done = False
+        self.chunks = 0
         self._parts: list[str] = []
         self._last_data = time.monotonic()
 
@@ -64,6 +65,10 @@ class StreamReader:
             return None
         self._last_data = time.monotonic()
         if event.data.strip() == "[DONE]":
+            if not self.chunks:
+                # An answer with no chunk at all is not an answer (LangChain would raise
+                # a bare ValueError "No generation chunks were returned").
+                raise self.failure("the stream ended ([DONE]) before any answer chunk")
             self.done = True
             return None
         try:
@@ -74,6 +79,7 @@ class StreamReader:
             raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
         if chunk.get("error") is not None:  # `"error": null` says there is none
             raise self.failure(f"Pathors reported an error mid-stream: {_error_text(chunk)}")
+        self.chunks += 1
         self._track(chunk)
         return chunk
 

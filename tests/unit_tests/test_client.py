@@ -393,6 +393,18 @@ def test_stream_status_error_is_retried_before_any_event(
     assert len(fake.requests) == 2
 
 
+@pytest.mark.parametrize("body", [b"data: [DONE]\n\n", b": hi\n\ndata:[DONE]"])
+def test_done_before_any_chunk_is_a_stream_error(fake: FakePathors, body: bytes) -> None:
+    # Regression: a stream of only [DONE] counted as complete, and LangChain then raised
+    # a bare ValueError ("No generation chunks were returned"), not a PathorsError.
+    fake.chat = [stream_response(body)]
+    with pytest.raises(PathorsStreamError, match="before any answer chunk"):
+        list(fake.model().stream("Hi"))
+    fake.chat = [stream_response(body)]
+    with pytest.raises(PathorsOutcomeUnknownError, match="before any answer chunk"):
+        list(fake.model().stream("Hi", session_id="s-done"))
+
+
 def test_done_is_optional_after_finish_reason(fake: FakePathors) -> None:
     fake.chat = [stream_response(text_stream(["a", "b"], done=False))]
     assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ab"
