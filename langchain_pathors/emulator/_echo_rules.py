@@ -12,6 +12,7 @@ from typing import Any
 from ._schema_args import build_arguments
 
 __all__ = [
+    "choose_forced_call_after_results",
     "choose_tool_calls",
     "format_reply",
     "greeting",
@@ -129,6 +130,53 @@ def choose_tool_calls(
         rest = _mention(name).sub(" ", rest)
     rest = re.sub(r"\s+", " ", rest).strip()
     return [(name, build_arguments(by_name[name].get("parameters"), rest)) for name in chosen]
+
+
+def choose_forced_call_after_results(
+    tools: list[dict[str, Any]],
+    tool_choice: str | dict[str, Any] | None,
+    messages: list[dict[str, Any]],
+    summary: str,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The call a forcing ``tool_choice`` demands when the last message is a tool result.
+
+    A named function is called again; ``"required"`` calls the first bound tool not yet
+    called since the last user message (tools that message mentions first, in mention
+    order, then the bound order), or the first bound tool when every one has been called.
+    The arguments are built from ``summary`` (the tool results), so a forced final tool,
+    as structured output and agents use, carries what the tools returned. Any other
+    ``tool_choice`` gives no call.
+
+    Example:
+        >>> tool = {"type": "function", "function": {"name": "Answer", "parameters": {
+        ...     "type": "object", "properties": {"total": {"type": "number"}},
+        ...     "required": ["total"]}}}
+        >>> choose_forced_call_after_results([tool], "required", [], "Tool results: add: 5.")
+        [('Answer', {'total': 5.0})]
+
+    """
+    by_name = {t["function"]["name"]: t["function"] for t in tools}
+    if not by_name:
+        return []
+    if isinstance(tool_choice, dict):
+        name = tool_choice["function"]["name"]
+    elif tool_choice == "required":
+        called: set[str] = set()
+        last_user = ""
+        for msg in messages:
+            if msg.get("role") == "user":
+                called, last_user = set(), message_text(msg)
+            for call in msg.get("tool_calls") or []:
+                if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                    called.add(str(call["function"].get("name")))
+        mentioned = sorted(
+            (match.start(), n) for n in by_name if (match := _mention(n).search(last_user))
+        )
+        order = [n for _, n in mentioned] + list(by_name)
+        name = next((n for n in order if n not in called), next(iter(by_name)))
+    else:
+        return []
+    return [(name, build_arguments(by_name[name].get("parameters"), summary))]
 
 
 def _mention(name: str) -> re.Pattern[str]:

@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
 from ._echo_rules import (
+    choose_forced_call_after_results,
     choose_tool_calls,
     format_reply,
     greeting,
@@ -191,6 +192,11 @@ class EchoPathway:
     1. If the last message is a tool result, summarise the trailing tool messages:
        ``"Tool results: get_weather: 72°F, sunny."``; a result with ``status: "error"``
        (or ``is_error``, or text starting with ``Error``) reads ``"<name> failed: ..."``.
+       When ``tool_choice`` forces a call, the reply is a call instead, as OpenAI's
+       ``tool_choice`` demands: the named function, or for ``"required"`` the first
+       bound tool not yet called since the last user message (mentioned tools first),
+       with arguments built from the summary (see
+       :func:`~langchain_pathors.emulator._echo_rules.choose_forced_call_after_results`).
     2. Otherwise call tools when ``tool_choice`` forces it (``"required"``: the tools the
        last user message mentions, else the first bound tool; a named function: that one)
        or when ``tool_choice`` is not ``"none"`` and the last user message mentions bound
@@ -237,6 +243,11 @@ class EchoPathway:
         fmt = request.response_format
         if request.messages and request.messages[-1].get("role") == "tool":
             summary = summarise_tool_results(request.messages)
+            forced = choose_forced_call_after_results(
+                request.tools, request.tool_choice, request.messages, summary
+            )
+            if forced:
+                return PathwayReply(tool_calls=[ToolCallReply(n, args) for n, args in forced])
             return PathwayReply(content=format_reply(summary, fmt, summary))
         text = request.last_user_text
         calls = choose_tool_calls(request.tools, request.tool_choice, text)

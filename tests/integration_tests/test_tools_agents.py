@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
+from langchain.agents.structured_output import ToolStrategy
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
@@ -261,6 +262,30 @@ async def test_agent_async_stream_of_updates(emulator: PathorsEmulator, llm: Cha
     final = await agent.ainvoke({"messages": [HumanMessage("add_numbers 1 and 2")]})
     assert final["messages"][-1].content == "Tool results: add_numbers: 3."
     await llm.aclose()
+
+
+class WeatherReport(BaseModel):
+    """The agent's final, structured answer."""
+
+    summary: str = Field(description="what the tools found")
+
+
+def test_agent_with_a_structured_response(emulator: PathorsEmulator, llm: ChatPathors):
+    # ToolStrategy: the schema is one more tool and tool_choice is "required" on every
+    # turn, so after the weather result the pathway must call WeatherReport.
+    agent = create_agent(llm, [get_weather], response_format=ToolStrategy(WeatherReport))
+    result = agent.invoke({"messages": [HumanMessage("Use get_weather for 'Lima'")]})
+    assert result["structured_response"] == WeatherReport(
+        summary="Tool results: get_weather: 72°F and sunny in Lima."
+    )
+    bodies = chat_bodies(emulator)
+    assert [b["tool_choice"] for b in bodies] == ["required", "required"]
+    assert [
+        m.tool_calls[0]["name"] for m in result["messages"] if getattr(m, "tool_calls", None)
+    ] == [
+        "get_weather",
+        "WeatherReport",
+    ]
 
 
 def test_scripted_pathway_with_a_fake_chat_model(
