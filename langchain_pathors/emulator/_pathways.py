@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
 
 from ._echo_rules import (
@@ -261,8 +260,10 @@ class ChatModelPathway:
     """Wraps any LangChain chat model (e.g. ``GenericFakeChatModel`` for scripted replies).
 
     Tools are bound with ``model.bind_tools(tools, tool_choice=...)``; a model that does
-    not support tools (``NotImplementedError``) is used unbound. A streaming request uses
-    ``astream`` and each model chunk's text becomes one content delta.
+    not support tools (``NotImplementedError``) is used unbound. The model is always
+    called with ``ainvoke``: the server needs the whole reply before the first event
+    anyway, and some models' streams drop tool calls (``GenericFakeChatModel`` streams
+    only its text), so a streaming request is split into word deltas like any reply.
 
     Examples:
         >>> from langchain_core.language_models import GenericFakeChatModel
@@ -302,23 +303,12 @@ class ChatModelPathway:
 
         """
         runnable = self._runnable(request)
-        messages = wire_to_langchain(request.messages)
-        chunks: list[str] | None = None
-        if request.stream:
-            chunks = []
-            total: Any = None
-            async for chunk in runnable.astream(messages):
-                if chunk.text:
-                    chunks.append(chunk.text)
-                total = chunk if total is None else total + chunk
-            message = total if total is not None else AIMessage(content="")
-        else:
-            message = await runnable.ainvoke(messages)
+        message = await runnable.ainvoke(wire_to_langchain(request.messages))
         calls = [
             ToolCallReply(call["name"], call["args"], call.get("id"))
             for call in getattr(message, "tool_calls", None) or []
         ]
-        return PathwayReply(content=message.text, tool_calls=calls, chunks=chunks)
+        return PathwayReply(content=message.text, tool_calls=calls)
 
 
 ReplyLike = PathwayReply | str

@@ -316,6 +316,32 @@ def test_scripted_pathway_with_a_fake_chat_model(
     assert last["messages"][-1]["tool_call_id"] == "call_rome"
 
 
+def test_streamed_agent_over_a_scripted_pathway(
+    start_emulator: Callable[[Any], PathorsEmulator],
+):
+    # stream_mode="messages" makes the agent stream the model: the scripted tool call must
+    # survive the emulator's stream and ChatPathors' chunk merging.
+    script = iter(
+        [
+            AIMessage(
+                "", tool_calls=[{"name": "add_numbers", "args": {"a": 2, "b": 5}, "id": "c"}]
+            ),
+            "The sum is 7.",
+        ]
+    )
+    emu = start_emulator(GenericFakeChatModel(messages=script))
+    with model_for(emu) as llm:
+        agent = create_agent(llm, [add_numbers])
+        streamed = list(
+            agent.stream({"messages": [HumanMessage("2 + 5?")]}, stream_mode="messages")
+        )
+    texts = "".join(str(m.content) for m, meta in streamed if meta["langgraph_node"] == "model")
+    assert texts == "The sum is 7."
+    tool_results = [m for m, _ in streamed if isinstance(m, ToolMessage)]
+    assert [(m.tool_call_id, m.content) for m in tool_results] == [("c", "7")]
+    assert all(r.json["stream"] is True for r in emu.requests)
+
+
 def test_scripted_pathway_streams_the_fake_models_chunks(
     start_emulator: Callable[[Any], PathorsEmulator],
 ):

@@ -126,13 +126,38 @@ def test_unparsable_tool_arguments_become_invalid_tool_calls():
     assert ai.invalid_tool_calls[0]["args"] == "{bad"
 
 
-def test_chat_model_pathway_streams_model_chunks():
+def test_chat_model_pathway_streams_the_models_answer_in_words():
     model = GenericFakeChatModel(messages=iter(["alpha beta"]))
     emu = PathorsEmulator(model)
     with TestClient(emu.app) as c:
         r = c.post(CHAT, headers=AUTH, json={"messages": [user("x")], "stream": True})
     contents = [d["content"] for d in deltas(sse_events(r.text)) if "content" in d]
-    assert contents == ["", "alpha", " ", "beta"]  # the model's own chunks, not re-split
+    assert contents == ["", "alpha ", "beta"]
+
+
+def test_chat_model_pathway_streams_scripted_tool_calls():
+    # GenericFakeChatModel's own stream drops tool calls; the pathway must not.
+    script = iter(
+        [
+            AIMessage("", tool_calls=[{"name": "get_weather", "args": {"c": "Rome"}, "id": "r"}]),
+            AIMessage("Looking", tool_calls=[{"name": "get_weather", "args": {}, "id": "o"}]),
+        ]
+    )
+    emu = PathorsEmulator(GenericFakeChatModel(messages=script))
+    body = {"messages": [user("x")], "tools": TOOLS, "stream": True}
+    with TestClient(emu.app) as c:
+        first = sse_events(c.post(CHAT, headers=AUTH, json=body).text)
+        second = sse_events(c.post(CHAT, headers=AUTH, json=body).text)
+    for events, call_id, content in ((first, "r", ""), (second, "o", "Looking")):
+        parts = deltas(events)
+        assert "".join(d.get("content") or "" for d in parts) == content
+        openings = [tc for d in parts for tc in d.get("tool_calls", []) if "id" in tc]
+        assert [(tc["id"], tc["function"]["name"]) for tc in openings] == [(call_id, "get_weather")]
+        assert events[-2]["choices"][0]["finish_reason"] == "tool_calls"
+    args = "".join(
+        tc["function"]["arguments"] for d in deltas(first) for tc in d.get("tool_calls", [])
+    )
+    assert json.loads(args) == {"c": "Rome"}
 
 
 def test_callable_pathway_sync_runs_off_the_event_loop():
