@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 
 from langchain_pathors import ChatPathors
 from langchain_pathors.emulator import PathorsEmulator
 
-from ._connection import REAL_SERVICE
+from ._connection import REAL_SERVICE, Connection
 
 # Against the emulator the echo pathway's replies are known exactly; against Pathors
 # only their shape is.
@@ -118,3 +120,21 @@ def test_request_is_the_documented_wire_format(emulator: PathorsEmulator, llm: C
     assert request.json["stream"] is False
     # Optional fields are sent only when set.
     assert not {"temperature", "max_tokens", "model", "stop", "tools"} & set(request.json)
+
+
+def test_streaming_flag_streams_under_invoke(
+    emulator: PathorsEmulator, pathors_connection: Connection
+):
+    tokens: list[str] = []
+
+    class Tokens(BaseCallbackHandler):
+        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+            tokens.append(token)
+
+    with pathors_connection.model(streaming=True) as llm:
+        reply = llm.invoke("stream me please", config={"callbacks": [Tokens()]})
+    assert reply.content == "You said: stream me please"
+    assert "".join(tokens) == reply.content
+    assert len([t for t in tokens if t]) > 1
+    (request,) = emulator.requests
+    assert request.json["stream"] is True
