@@ -194,8 +194,8 @@ class EchoPathway:
        When ``tool_choice`` forces a call, the reply is a call instead, as OpenAI's
        ``tool_choice`` demands: the named function, or for ``"required"`` the first
        bound tool not yet called since the last user message (mentioned tools first),
-       with arguments built from the summary (see
-       :func:`~langchain_pathors.emulator._echo_rules.choose_forced_call_after_results`).
+       with arguments built from the summary (see ``choose_forced_call_after_results``
+       in ``langchain_pathors.emulator._echo_rules``).
     2. Otherwise call tools when ``tool_choice`` forces it (``"required"``: the tools the
        last user message mentions, else the first bound tool; a named function: that one)
        or when ``tool_choice`` is not ``"none"`` and the last user message mentions bound
@@ -296,10 +296,13 @@ class ChatModelPathway:
 
         Examples:
             >>> from langchain_core.language_models import GenericFakeChatModel
-            >>> pathway = ChatModelPathway(GenericFakeChatModel(messages=iter(["a b"])))
+            >>> from langchain_core.messages import AIMessage
+            >>> call = {"name": "get_weather", "args": {"location": "Paris"}, "id": "call_1"}
+            >>> model = GenericFakeChatModel(messages=iter([AIMessage("", tool_calls=[call])]))
             >>> req = PathwayRequest(messages=[{"role": "user", "content": "Hi"}], stream=True)
-            >>> asyncio.run(pathway.respond(req)).chunks
-            ['a', ' ', 'b']
+            >>> reply = asyncio.run(ChatModelPathway(model).respond(req))
+            >>> reply.tool_calls[0].name, reply.tool_calls[0].arguments
+            ('get_weather', {'location': 'Paris'})
 
         """
         runnable = self._runnable(request)
