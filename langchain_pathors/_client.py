@@ -521,7 +521,7 @@ def _returned_session(response: httpx.Response) -> str | None:
 def _decode_json(response: httpx.Response, session_id: str | None) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         snippet = response.content[:200].decode("utf-8", errors="replace")
         msg = f"Pathors answered {response.status_code} with a body that is not JSON: {snippet!r}"
         raise PathorsResponseError(
@@ -537,7 +537,7 @@ def _error_message(response: httpx.Response) -> str:
     """The server's `{"error": ...}` text, else a short description of the body."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict) and "error" in body:
         error = body["error"]

@@ -73,7 +73,7 @@ class StreamReader:
             return None
         try:
             chunk = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise self.failure(f"malformed stream event (not JSON): {event.data[:200]!r}") from None
         if not isinstance(chunk, dict):
             raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
@@ -140,7 +140,7 @@ def _event_error_text(event: ServerSentEvent) -> str:
     """The message of an `event: error` event, whether its data is JSON or plain text."""
     try:
         chunk = json.loads(event.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         chunk = None
     if isinstance(chunk, dict):
         if chunk.get("error") is not None:

@@ -405,6 +405,30 @@ def test_done_before_any_chunk_is_a_stream_error(fake: FakePathors, body: bytes)
         list(fake.model().stream("Hi", session_id="s-done"))
 
 
+DEEP = b"[" * 100_000  # json.loads raises RecursionError, not ValueError, on this
+
+
+@pytest.mark.parametrize(
+    "body", [b"data: " + DEEP + b"\n\n", b"event: error\ndata: " + DEEP + b"\n\n"]
+)
+def test_absurdly_nested_stream_event_is_a_stream_error(fake: FakePathors, body: bytes) -> None:
+    # Regression: the RecursionError of json.loads escaped as itself.
+    fake.chat = [stream_response(body)]
+    with pytest.raises(PathorsStreamError):
+        list(fake.model().stream("Hi"))
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"), [(200, PathorsResponseError), (400, PathorsBadRequestError)]
+)
+def test_absurdly_nested_json_body_is_a_typed_error(
+    fake: FakePathors, status: int, error_type: type[Exception]
+) -> None:
+    fake.chat = [httpx.Response(status, content=DEEP)]
+    with pytest.raises(error_type):
+        fake.model().invoke("Hi")
+
+
 def test_done_is_optional_after_finish_reason(fake: FakePathors) -> None:
     fake.chat = [stream_response(text_stream(["a", "b"], done=False))]
     assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ab"
