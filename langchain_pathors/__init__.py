@@ -7,26 +7,36 @@ Example:
     llm = ChatPathors(project_id="...", api_key="...")
     print(llm.invoke("Hello!").content)
     ```
+
+The names below are imported on first use (PEP 562), so importing a submodule such as
+`langchain_pathors.errors` or `langchain_pathors.emulator` does not load the chat model,
+LangChain's language-model stack and httpx with it.
 """
 
-from langchain_pathors._sessions import PathorsSession
-from langchain_pathors._version import __version__
-from langchain_pathors.chat_models import ChatPathors
-from langchain_pathors.errors import (
-    PathorsAPIStatusError,
-    PathorsAuthenticationError,
-    PathorsBadRequestError,
-    PathorsConnectionError,
-    PathorsError,
-    PathorsNotFoundError,
-    PathorsOutcomeUnknownError,
-    PathorsPermissionDeniedError,
-    PathorsRateLimitError,
-    PathorsResponseError,
-    PathorsServerError,
-    PathorsStreamError,
-    PathorsTimeoutError,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_pathors._sessions import PathorsSession
+    from langchain_pathors._version import __version__
+    from langchain_pathors.chat_models import ChatPathors
+    from langchain_pathors.errors import (
+        PathorsAPIStatusError,
+        PathorsAuthenticationError,
+        PathorsBadRequestError,
+        PathorsConnectionError,
+        PathorsError,
+        PathorsNotFoundError,
+        PathorsOutcomeUnknownError,
+        PathorsPermissionDeniedError,
+        PathorsRateLimitError,
+        PathorsResponseError,
+        PathorsServerError,
+        PathorsStreamError,
+        PathorsTimeoutError,
+    )
 
 __all__ = [
     "ChatPathors",
@@ -46,3 +56,25 @@ __all__ = [
     "PathorsTimeoutError",
     "__version__",
 ]
+
+# Where each public name lives (every name in __all__): the error classes are in `errors`.
+_SOURCES = {name: "langchain_pathors.errors" for name in __all__ if name.endswith("Error")} | {
+    "ChatPathors": "langchain_pathors.chat_models",
+    "PathorsSession": "langchain_pathors._sessions",
+    "__version__": "langchain_pathors._version",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access, then keep it as a module attribute."""
+    source = _SOURCES.get(name)
+    if source is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(import_module(source), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
