@@ -7,12 +7,14 @@ child with SIGTERM (then SIGKILL) when the `with` block ends, error or not.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -50,7 +52,28 @@ class EmulatorProcess:
         assert self._proc is not None
         return self._proc.pid
 
+    @classmethod
+    @contextlib.contextmanager
+    def pair(cls, latency: float) -> Iterator[tuple[EmulatorProcess, EmulatorProcess]]:
+        """Two emulators, with no latency and with `latency`, started side by side."""
+        fast, slow = cls(), cls(latency=latency)
+        try:
+            fast.launch()
+            slow.launch()
+            fast.wait_ready()
+            slow.wait_ready()
+            yield fast, slow
+        finally:
+            fast.stop()
+            slow.stop()
+
     def start(self) -> EmulatorProcess:
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> None:
+        """Start the child process (returns at once; `wait_ready` waits for it to serve)."""
         cmd = [
             sys.executable,
             "-m",
@@ -73,13 +96,15 @@ class EmulatorProcess:
         self._proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err
         )
+
+    def wait_ready(self) -> None:
+        """Wait for the printed base URL and a healthy `/_emulator/health`; stop on failure."""
         try:
             self.base_url = self._wait_for_url()
             self._wait_healthy()
         except BaseException:
             self.stop()
             raise
-        return self
 
     def _read(self, handle: tempfile._TemporaryFileWrapper[bytes] | object) -> str:
         handle.seek(0)  # type: ignore[attr-defined]

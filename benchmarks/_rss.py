@@ -38,7 +38,8 @@ def run(contender: str, base_url: str, api_root: str, calls: int) -> dict[str, o
                 samples.append([done, process.memory_info().rss])
     finally:
         close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    # ru_maxrss is in KiB on Linux, and the kernel updates it lazily: take the larger.
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *(s[1] for s in samples))
     return {"contender": contender, "calls": calls, "samples": samples, "peak_rss": peak}
 
 
