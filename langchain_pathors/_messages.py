@@ -25,12 +25,15 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_pathors.errors import PathorsResponseError
 
 __all__ = [
     "PROVIDER",
     "ChunkConverter",
+    "chat_result",
+    "generation_chunk",
     "message_from_response",
     "messages_to_wire",
     "usage_from_wire",
@@ -331,3 +334,28 @@ class ChunkConverter:
             id=chunk.get("id"),
             chunk_position="last" if finish_reason else None,
         )
+
+
+def chat_result(message: AIMessage) -> ChatResult:
+    """Wrap a response message as the ChatResult LangChain expects from `_generate`."""
+    metadata = message.response_metadata
+    return ChatResult(
+        generations=[
+            ChatGeneration(
+                message=message, generation_info={"finish_reason": metadata.get("finish_reason")}
+            )
+        ],
+        llm_output={
+            "model_name": metadata.get("model_name"),
+            "session_id": metadata.get("session_id"),
+        },
+    )
+
+
+def generation_chunk(converter: ChunkConverter, data: dict[str, Any]) -> ChatGenerationChunk:
+    """One wire chunk as the ChatGenerationChunk LangChain expects from `_stream`."""
+    message = converter.convert(data)
+    finish = message.response_metadata.get("finish_reason")
+    return ChatGenerationChunk(
+        message=message, generation_info={"finish_reason": finish} if finish else None
+    )

@@ -8,14 +8,13 @@ structured output in `_structured_output`, tracing hygiene in `_tracing`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
@@ -30,7 +29,13 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_pathors._client import ClientConfig, PathorsClient
-from langchain_pathors._messages import ChunkConverter, message_from_response, messages_to_wire
+from langchain_pathors._messages import (
+    ChunkConverter,
+    chat_result,
+    generation_chunk,
+    message_from_response,
+)
+from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._sessions import (
     PathorsSession,
@@ -48,16 +53,8 @@ __all__ = ["ChatPathors"]
 DEFAULT_BASE_URL = "https://app.pathors.com"
 DEFAULT_MODEL_LABEL = "pathway-default"
 DEFAULT_TIMEOUT_SECONDS = 60.0
-MAX_CONNECT_TIMEOUT = 10.0
-# Per-call keyword arguments that configure the call rather than go into the request body.
-_CALL_OPTIONS = ("session_id", "session_variables", "stream")
-
-
-@dataclass(frozen=True)
-class _Call:
-    body: dict[str, Any]
-    session_id: str | None
-    variables: dict[str, Any] | None
+# Headers the package sets itself; letting default_headers set them would skip validation.
+_RESERVED_HEADERS = frozenset({"authorization", "x-session-id"})
 
 
 class ChatPathors(BaseChatModel):
@@ -140,6 +137,13 @@ class ChatPathors(BaseChatModel):
     @model_validator(mode="after")
     def _build_client(self) -> Self:
         validate_project_id(self.project_id)
+        reserved = _RESERVED_HEADERS & {h.lower() for h in self.default_headers or {}}
+        if reserved:
+            msg = (
+                f"default_headers may not set {', '.join(sorted(reserved))}: "
+                "use api_key= and session_id= instead"
+            )
+            raise ValueError(msg)
         if self.session_variables is not None and self.session_id is None:
             msg = "session_variables need a session_id (or call create_session(variables=...))"
             raise ValueError(msg)
@@ -147,7 +151,7 @@ class ChatPathors(BaseChatModel):
             base_url=self.base_url,
             project_id=self.project_id or "",
             api_key=self.api_key,
-            timeout=_http_timeout(self.timeout),
+            timeout=http_timeout(self.timeout),
             stream_idle_timeout=self.stream_idle_timeout,
             default_headers=dict(self.default_headers or {}),
             retry=RetryPolicy(max_retries=self.max_retries, max_retry_after=self.max_retry_after),
@@ -208,13 +212,20 @@ class ChatPathors(BaseChatModel):
             "max_tokens": self.max_tokens,
         }
 
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        outputs = [o for o in llm_outputs if o]
+        return {
+            "model_name": next((o["model_name"] for o in outputs if o.get("model_name")), None),
+            "session_ids": [o.get("session_id") for o in outputs],
+        }
+
     def _get_invocation_params(
         self, stop: list[str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         return redact_params(super()._get_invocation_params(stop=stop, **kwargs))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = self._invocation_params(kwargs)
+        params = body_params(self._body_defaults(), kwargs)
         ls_params = LangSmithParams(
             ls_provider="pathors",
             ls_model_name=kwargs.get("model") or self.model_name or DEFAULT_MODEL_LABEL,
@@ -229,17 +240,13 @@ class ChatPathors(BaseChatModel):
         return ls_params
 
     # ------------------------------------------------------------ request building
-    def _invocation_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {
+    def _body_defaults(self) -> dict[str, Any]:
+        return {
             "model": self.model_name,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             **self.model_kwargs,
         }
-        params.update(
-            (k, v) for k, v in kwargs.items() if k not in _CALL_OPTIONS and not k.startswith("ls_")
-        )
-        return {k: v for k, v in params.items() if v is not None}
 
     def _prepare(
         self,
@@ -248,32 +255,25 @@ class ChatPathors(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         stream: bool,
-    ) -> _Call:
-        session_id = kwargs.get("session_id")
-        variables = kwargs.get("session_variables")
-        if session_id is None:
-            session_id = self.session_id
-            if variables is None:
-                variables = self.session_variables
-        if session_id is not None:
-            validate_session_id(session_id)
-        elif variables is not None:
-            msg = "session_variables need a session_id"
-            raise ValueError(msg)
-        body: dict[str, Any] = {"messages": messages_to_wire(messages), "stream": stream}
-        body.update(self._invocation_params(kwargs))
-        if stop or self.stop:
-            body["stop"] = stop or self.stop
-        return _Call(body, session_id, variables)
+    ) -> PreparedCall:
+        return prepare_call(
+            messages,
+            stop=stop or self.stop,
+            kwargs=kwargs,
+            defaults=self._body_defaults(),
+            model_session_id=self.session_id,
+            model_variables=self.session_variables,
+            stream=stream,
+        )
 
-    def _ensure_session(self, call: _Call) -> None:
+    def _ensure_session(self, call: PreparedCall) -> None:
         if call.session_id is not None and call.variables is not None:
             session_id, variables = call.session_id, call.variables
             self._sessions.ensure(
                 session_id, variables, lambda: self._client.create_session(session_id, variables)
             )
 
-    async def _aensure_session(self, call: _Call) -> None:
+    async def _aensure_session(self, call: PreparedCall) -> None:
         if call.session_id is not None and call.variables is not None:
             session_id, variables = call.session_id, call.variables
             await self._sessions.aensure(
@@ -293,7 +293,7 @@ class ChatPathors(BaseChatModel):
         reply = self._client.chat(
             call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
         )
-        return _chat_result(message_from_response(reply.body, reply.session_id))
+        return chat_result(message_from_response(reply.body, reply.session_id))
 
     async def _agenerate(
         self,
@@ -307,7 +307,7 @@ class ChatPathors(BaseChatModel):
         reply = await self._client.achat(
             call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
         )
-        return _chat_result(message_from_response(reply.body, reply.session_id))
+        return chat_result(message_from_response(reply.body, reply.session_id))
 
     def _stream(
         self,
@@ -323,7 +323,7 @@ class ChatPathors(BaseChatModel):
             call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
         ):
             converter = converter or ChunkConverter(item.session_id)
-            chunk = _generation_chunk(converter, item.data)
+            chunk = generation_chunk(converter, item.data)
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -342,7 +342,7 @@ class ChatPathors(BaseChatModel):
             call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
         ):
             converter = converter or ChunkConverter(item.session_id)
-            chunk = _generation_chunk(converter, item.data)
+            chunk = generation_chunk(converter, item.data)
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -504,36 +504,3 @@ class ChatPathors(BaseChatModel):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def _http_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """Seconds become a timeout whose connect phase fails fast; None means no timeout."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if timeout is None:
-        return httpx.Timeout(None)
-    return httpx.Timeout(timeout, connect=min(MAX_CONNECT_TIMEOUT, timeout))
-
-
-def _chat_result(message: AIMessage) -> ChatResult:
-    metadata = message.response_metadata
-    llm_output = {
-        "model_name": metadata.get("model_name"),
-        "session_id": metadata.get("session_id"),
-    }
-    return ChatResult(
-        generations=[
-            ChatGeneration(
-                message=message, generation_info={"finish_reason": metadata.get("finish_reason")}
-            )
-        ],
-        llm_output=llm_output,
-    )
-
-
-def _generation_chunk(converter: ChunkConverter, data: dict[str, Any]) -> ChatGenerationChunk:
-    message = converter.convert(data)
-    finish = message.response_metadata.get("finish_reason")
-    return ChatGenerationChunk(
-        message=message, generation_info={"finish_reason": finish} if finish else None
-    )

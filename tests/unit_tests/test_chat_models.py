@@ -98,6 +98,14 @@ def test_call_stop_overrides_model_stop(fake: FakePathors) -> None:
     assert fake.bodies()[0]["stop"] == ["B"]
 
 
+def test_generate_combines_llm_output(fake: FakePathors) -> None:
+    result = fake.model().generate([[HumanMessage("a")], [HumanMessage("b")]])
+    assert result.llm_output == {
+        "model_name": "pathway-default",
+        "session_ids": ["sess-server", "sess-server"],
+    }
+
+
 def test_batch_and_abatch(fake: FakePathors) -> None:
     llm = fake.model()
     assert [m.content for m in llm.batch(["a", "b"])] == ["Hello!", "Hello!"]

@@ -89,12 +89,18 @@ def test_project_id_that_cannot_be_a_segment_is_refused(project_id: str) -> None
         ChatPathors(project_id=project_id, api_key="k")
 
 
-def test_default_headers_are_sent_but_cannot_replace_auth(fake: FakePathors) -> None:
-    llm = fake.model(default_headers={"X-Trace": "t-1", "Authorization": "Bearer other"})
-    llm.invoke("Hi")
+def test_default_headers_are_sent(fake: FakePathors) -> None:
+    fake.model(default_headers={"X-Trace": "t-1"}).invoke("Hi")
     (request,) = fake.requests
     assert request.headers["x-trace"] == "t-1"
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("header", ["Authorization", "x-session-id", "X-Session-ID"])
+def test_default_headers_cannot_set_auth_or_session(header: str) -> None:
+    # A session id here would skip validation and the session-safe retry policy.
+    with pytest.raises(ValueError, match="default_headers"):
+        ChatPathors(project_id="p", api_key="k", default_headers={header: "x"})
 
 
 def test_injected_client_without_auth_still_authenticates(fake: FakePathors) -> None:
