@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from langchain_pathors._retry import MAY_HAVE_WORKED, RetryPolicy, parse_retry_after
 from langchain_pathors._sessions import validate_project_id
 from langchain_pathors._sse import aiter_events, iter_events
-from langchain_pathors._stream_reader import StreamReader
+from langchain_pathors._stream_reader import StreamReader, wire_problem
 from langchain_pathors._version import __version__
 from langchain_pathors.errors import (
     PathorsAPIStatusError,
@@ -342,7 +342,7 @@ class PathorsClient:
         response, _ = self._send(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
-        return ChatReply(_decode_json(response, session_id), _returned_session(response))
+        return ChatReply(_decode_completion(response, session_id), _returned_session(response))
 
     async def achat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -351,7 +351,7 @@ class PathorsClient:
         response, _ = await self._asend(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
-        return ChatReply(_decode_json(response, session_id), _returned_session(response))
+        return ChatReply(_decode_completion(response, session_id), _returned_session(response))
 
     def stream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -529,6 +529,16 @@ def _decode_json(response: httpx.Response, session_id: str | None) -> dict[str, 
         ) from None
     if not isinstance(body, dict):
         msg = f"Pathors answered with JSON that is not an object: {type(body).__name__}"
+        raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
+    return body
+
+
+def _decode_completion(response: httpx.Response, session_id: str | None) -> dict[str, Any]:
+    """The JSON body of a chat completion, with the types the conversion relies on."""
+    body = _decode_json(response, session_id)
+    problem = wire_problem(body, stream=False)
+    if problem is not None:
+        msg = f"Pathors answered with a malformed chat completion ({problem})"
         raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
     return body
 

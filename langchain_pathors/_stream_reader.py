@@ -9,6 +9,7 @@ or a server that keeps the connection alive with comments but sends no data.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from langchain_pathors.errors import (
     PathorsTimeoutError,
 )
 
-__all__ = ["StreamReader"]
+__all__ = ["StreamReader", "wire_problem"]
 
 # Event types that carry chat-completion chunks; any other type is ignored.
 _DATA_EVENTS = frozenset({"message", "", "chunk"})
@@ -42,6 +43,7 @@ class StreamReader:
         self.finished = False
         self.done = False
         self.chunks = 0
+        self._usage_kinds: dict[str, str] = {}
         self._parts: list[str] = []
         self._last_data = time.monotonic()
 
@@ -79,6 +81,9 @@ class StreamReader:
             raise self.failure(f"malformed stream event (not an object): {event.data[:200]!r}")
         if chunk.get("error") is not None:  # `"error": null` says there is none
             raise self.failure(f"Pathors reported an error mid-stream: {_error_text(chunk)}")
+        problem = wire_problem(chunk, stream=True) or self._usage_problem(chunk.get("usage"))
+        if problem is not None:
+            raise self.failure(f"malformed stream event ({problem}): {event.data[:200]!r}")
         self.chunks += 1
         self._track(chunk)
         return chunk
@@ -120,6 +125,37 @@ class StreamReader:
                 error_type=PathorsTimeoutError,
             )
 
+    def _usage_problem(self, usage: object, path: str = "usage") -> str | None:
+        """Usage must be token counts that LangChain can merge over the whole stream.
+
+        When a stream ends, LangChain merges every chunk's metadata, and raises a bare
+        TypeError when one key holds values of different types, or two different floats.
+        So each figure is an int (or an object of ints, one level deep), or a float that
+        never changes, and keeps its kind from chunk to chunk.
+        """
+        if usage is None:
+            return None
+        if not isinstance(usage, dict):
+            return f"{path!r} is not an object"
+        for key, value in usage.items():
+            where = f"{path}.{key}"
+            if value is None:
+                continue
+            if isinstance(value, dict) and path == "usage":
+                kind = "object"
+                problem = self._usage_problem(value, where)
+                if problem is not None:
+                    return problem
+            elif isinstance(value, int) and not isinstance(value, bool):
+                kind = "int"
+            elif isinstance(value, float) and math.isfinite(value):
+                kind = f"float {value!r}"
+            else:
+                return f"{where!r} is not a token count"
+            if self._usage_kinds.setdefault(where, kind) != kind:
+                return f"{where!r} changed from one chunk to the next"
+        return None
+
     def _track(self, chunk: dict[str, Any]) -> None:
         if self.session_id is None and isinstance(chunk.get("session_id"), str):
             self.session_id = chunk["session_id"]
@@ -134,6 +170,55 @@ class StreamReader:
                 self._parts.append(delta["content"])
             if choice.get("finish_reason"):
                 self.finished = True
+
+
+_STRING_FIELDS = ("id", "object", "model", "session_id")
+
+
+def _not_text(container: dict[str, Any], key: str) -> bool:
+    value = container.get(key)
+    return value is not None and not isinstance(value, str)
+
+
+def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
+    """What makes a chat.completion (or chunk) body unusable, or None when it is fine.
+
+    Only the types that the conversion to LangChain messages relies on are checked
+    (documented strings are strings, objects are objects); anything else is left alone.
+    A body that fails here would otherwise end in pydantic's ValidationError or an
+    AttributeError instead of a PathorsError.
+    """
+    for key in _STRING_FIELDS:
+        if _not_text(body, key):
+            return f"{key!r} is not a string"
+    choices = body.get("choices")
+    if not stream:
+        # Missing or malformed choices are reported by the message conversion itself.
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = first.get("message") if isinstance(first, dict) else None
+        if isinstance(message, dict) and _not_text(message, "content"):
+            return "'choices[0].message.content' is not a string"
+        return None
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        return "'choices' is not a list"
+    for number, choice in enumerate(choices):
+        where = f"choices[{number}]"
+        if not isinstance(choice, dict):
+            return f"{where!r} is not an object"
+        if _not_text(choice, "finish_reason"):
+            return f"'{where}.finish_reason' is not a string"
+        delta = choice.get("delta")
+        if delta is None:
+            continue
+        if not isinstance(delta, dict):
+            return f"'{where}.delta' is not an object"
+        if _not_text(delta, "content"):
+            return f"'{where}.delta.content' is not a string"
+        if delta.get("tool_calls") is not None and not isinstance(delta["tool_calls"], list):
+            return f"'{where}.delta.tool_calls' is not a list"
+    return None
 
 
 def _event_error_text(event: ServerSentEvent) -> str:

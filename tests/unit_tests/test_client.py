@@ -26,6 +26,7 @@ from tests.unit_tests.conftest import (
     API_KEY,
     ChunkedBody,
     FakePathors,
+    chunk,
     completion,
     sse,
     stream_response,
@@ -432,6 +433,60 @@ def test_absurdly_nested_json_body_is_a_typed_error(
 ) -> None:
     fake.chat = [httpx.Response(status, content=DEEP)]
     with pytest.raises(error_type):
+        fake.model().invoke("Hi")
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [{"id": [], "choices": []}],
+        [{"choices": [{"index": 0, "delta": ["not", "an", "object"]}]}],
+        [{"choices": [{"index": 0, "delta": {"content": {"text": "Hi"}}}]}],
+        [{"choices": [{"index": 0, "delta": {"tool_calls": 5}}]}],
+        [{"choices": "all of them"}],
+        [
+            {"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": {"total_tokens": 1}},
+            {"choices": [{"index": 0, "delta": {}}], "usage": {"total_tokens": {"n": 1}}},
+        ],
+        [
+            {"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": {"cost": 0.5}},
+            {"choices": [{"index": 0, "delta": {}}], "usage": {"cost": 0.25}},
+        ],
+    ],
+)
+def test_chunk_of_the_wrong_shape_is_a_stream_error(
+    fake: FakePathors, events: list[dict[str, object]]
+) -> None:
+    # Regression: these reached the message conversion and ended in pydantic's
+    # ValidationError, AttributeError or (when LangChain merged usage) TypeError.
+    fake.chat = [stream_response(sse(*events, chunk({}, "stop")))]
+    with pytest.raises(PathorsStreamError, match="malformed stream event"):
+        list(fake.model().stream("Hi"))
+
+
+def test_usage_that_langchain_can_merge_is_accepted(fake: FakePathors) -> None:
+    usage = {"prompt_tokens": -1, "details": {"cached": 0}, "cost": 0.5}
+    events = [
+        {"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": usage},
+        {"choices": [{"index": 0, "delta": {}}], "usage": {**usage, "details": {"cached": 2}}},
+    ]
+    fake.chat = [stream_response(sse(*events, chunk({}, "stop")))]
+    assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "a"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**completion(), "id": {"nested": True}},
+        {**completion(), "model": 7},
+        completion() | {"choices": [{"index": 0, "message": {"content": {"x": 1}}}]},
+    ],
+)
+def test_completion_of_the_wrong_shape_is_a_response_error(
+    fake: FakePathors, body: dict[str, object]
+) -> None:
+    fake.chat = [httpx.Response(200, json=body)]
+    with pytest.raises(PathorsResponseError, match="malformed chat completion"):
         fake.model().invoke("Hi")
 
 
