@@ -21,15 +21,15 @@ setup:
 demo: setup
 	@$(UV) run --frozen python examples/demo.py
 
-# The README's test command: unit tests (no network), then integration and reliability
-# tests (over real HTTP against the emulator on 127.0.0.1).
+# The README's test command: unit tests and the docstring examples (no network), then
+# integration and reliability tests (over real HTTP against the emulator on 127.0.0.1).
 test: setup
-	$(PYTEST) tests/unit_tests $(UNIT_FLAGS)
+	$(PYTEST) tests/unit_tests langchain_pathors --doctest-modules $(UNIT_FLAGS)
 	$(PYTEST) tests/integration_tests $(INTEGRATION_FLAGS)
 	$(PYTEST) tests/reliability $(LOOPBACK_FLAGS)
 
 unit_tests: setup
-	$(PYTEST) tests/unit_tests $(UNIT_FLAGS)
+	$(PYTEST) tests/unit_tests langchain_pathors --doctest-modules $(UNIT_FLAGS)
 
 integration_tests: setup
 	$(PYTEST) tests/integration_tests $(INTEGRATION_FLAGS)
