@@ -313,3 +313,30 @@ def test_any_json_answer_to_invoke_gives_a_message_or_a_pathors_error(
         check()
     finally:
         scripted.content_type = "text/event-stream"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason="_messages._parse_tool_call catches ValueError but not the RecursionError that "
+    "json.loads raises on absurdly nested arguments (_messages.py is not this suite's to fix)",
+)
+def test_absurdly_nested_tool_call_arguments_are_an_invalid_tool_call(scripted: Scripted) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "[" * 100_000}}
+    body = {
+        "id": "x",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "", "tool_calls": [call]},
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    scripted.content_type = "application/json"
+    scripted.pieces = [json.dumps(body).encode()]
+    try:
+        message = scripted.model("mock").invoke("Hi")
+    finally:
+        scripted.content_type = "text/event-stream"
+    assert message.invalid_tool_calls  # type: ignore[attr-defined]
