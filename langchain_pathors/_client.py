@@ -342,7 +342,9 @@ class PathorsClient:
         response, _ = self._send(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
-        return ChatReply(_decode_completion(response, session_id), _returned_session(response))
+        return ChatReply(
+            _decode_completion(response, session_id, self._redact), _returned_session(response)
+        )
 
     async def achat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -351,7 +353,9 @@ class PathorsClient:
         response, _ = await self._asend(
             self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
         )
-        return ChatReply(_decode_completion(response, session_id), _returned_session(response))
+        return ChatReply(
+            _decode_completion(response, session_id, self._redact), _returned_session(response)
+        )
 
     def stream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -441,6 +445,7 @@ class PathorsClient:
             session_id=session_id or _returned_session(response),
             pinned=session_id is not None,
             idle_timeout=self.config.stream_idle_timeout,
+            redact=self._redact,
         )
 
     def _stream_failure(
@@ -474,7 +479,7 @@ class PathorsClient:
         response, _ = self._send(
             self.session_url, body, session_id=None, stream=False, on_retry=None
         )
-        return _decode_json(response, session_id)
+        return _decode_json(response, session_id, self._redact)
 
     async def acreate_session(
         self, session_id: str, variables: Mapping[str, Any] | None
@@ -484,7 +489,7 @@ class PathorsClient:
         response, _ = await self._asend(
             self.session_url, body, session_id=None, stream=False, on_retry=None
         )
-        return _decode_json(response, session_id)
+        return _decode_json(response, session_id, self._redact)
 
     def _redact(self, text: str) -> str:
         key = self.config.api_key.get_secret_value() if self.config.api_key else ""
@@ -518,11 +523,13 @@ def _returned_session(response: httpx.Response) -> str | None:
     return value
 
 
-def _decode_json(response: httpx.Response, session_id: str | None) -> dict[str, Any]:
+def _decode_json(
+    response: httpx.Response, session_id: str | None, redact: Callable[[str], str]
+) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        snippet = response.content[:200].decode("utf-8", errors="replace")
+        snippet = redact(response.content[:200].decode("utf-8", errors="replace"))
         msg = f"Pathors answered {response.status_code} with a body that is not JSON: {snippet!r}"
         raise PathorsResponseError(
             msg, status_code=response.status_code, session_id=session_id
@@ -533,9 +540,11 @@ def _decode_json(response: httpx.Response, session_id: str | None) -> dict[str, 
     return body
 
 
-def _decode_completion(response: httpx.Response, session_id: str | None) -> dict[str, Any]:
+def _decode_completion(
+    response: httpx.Response, session_id: str | None, redact: Callable[[str], str]
+) -> dict[str, Any]:
     """The JSON body of a chat completion, with the types the conversion relies on."""
-    body = _decode_json(response, session_id)
+    body = _decode_json(response, session_id, redact)
     problem = wire_problem(body, stream=False)
     if problem is not None:
         msg = f"Pathors answered with a malformed chat completion ({problem})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from langchain_pathors._sse import ServerSentEvent
@@ -34,10 +35,19 @@ class StreamReader:
         session_id: The session the call is pinned to (None when the server assigns one).
         pinned: Whether a failure must be reported as "outcome unknown".
         idle_timeout: Longest gap between data events, keep-alive comments notwithstanding.
+        redact: Blanks secrets out of error messages (the server's text may echo them).
     """
 
-    def __init__(self, *, session_id: str | None, pinned: bool, idle_timeout: float | None):
+    def __init__(
+        self,
+        *,
+        session_id: str | None,
+        pinned: bool,
+        idle_timeout: float | None,
+        redact: Callable[[str], str] | None = None,
+    ):
         self.session_id = session_id
+        self._redact = redact or (lambda text: text)
         self.pinned = pinned
         self.idle_timeout = idle_timeout
         self.finished = False
@@ -97,6 +107,7 @@ class StreamReader:
         self, message: str, *, error_type: type[PathorsError] = PathorsStreamError
     ) -> PathorsError:
         """The error for a failure now: "outcome unknown" when pinned to a session."""
+        message = self._redact(message)
         if self.pinned:
             return PathorsOutcomeUnknownError(
                 f"{message}; the session turn may or may not have been applied, "

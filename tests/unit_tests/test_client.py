@@ -14,6 +14,7 @@ from langchain_pathors import (
     PathorsAuthenticationError,
     PathorsBadRequestError,
     PathorsConnectionError,
+    PathorsError,
     PathorsNotFoundError,
     PathorsOutcomeUnknownError,
     PathorsRateLimitError,
@@ -163,6 +164,34 @@ def test_server_echoing_the_key_is_redacted(fake: FakePathors) -> None:
         fake.model().invoke("Hi")
     assert API_KEY not in str(info.value)
     assert "***" in str(info.value)
+
+
+@pytest.mark.parametrize("session_id", [None, "s-echo"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        sse({"error": {"message": f"key {API_KEY} is not valid"}}),
+        b"event: error\ndata: key " + API_KEY.encode() + b" is not valid\n\n",
+        b"data: {key " + API_KEY.encode() + b" is not valid\n\n",  # malformed, quoted back
+    ],
+)
+def test_stream_error_echoing_the_key_is_redacted(
+    fake: FakePathors, body: bytes, session_id: str | None
+) -> None:
+    # Regression: stream failures quoted the server's text without redacting the key.
+    fake.chat = [stream_response(body)]
+    with pytest.raises(PathorsError) as info:
+        list(fake.model().stream("Hi", session_id=session_id))
+    assert API_KEY not in str(info.value)
+    assert "key *** is not valid" in str(info.value)
+
+
+def test_non_json_body_echoing_the_key_is_redacted(fake: FakePathors) -> None:
+    fake.chat = [httpx.Response(200, content=f"<html>key {API_KEY} is not valid".encode())]
+    with pytest.raises(PathorsResponseError) as info:
+        fake.model().invoke("Hi")
+    assert API_KEY not in str(info.value)
+    assert "key *** is not valid" in str(info.value)
 
 
 def test_redirect_is_not_followed(fake: FakePathors) -> None:
