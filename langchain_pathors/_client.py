@@ -132,6 +132,7 @@ class PathorsClient:
         self._client: httpx.Client | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self._lock = threading.Lock()
+        self._secrets = _secrets_of(config)
 
     # ----------------------------------------------------------------- clients
     def _sync_client(self) -> httpx.Client:
@@ -492,8 +493,30 @@ class PathorsClient:
         return _decode_json(response, session_id, self._redact)
 
     def _redact(self, text: str) -> str:
-        key = self.config.api_key.get_secret_value() if self.config.api_key else ""
-        return text.replace(key, "***") if key else text
+        """Blank out the key and default header values (a server may echo them back)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+# Header values shorter than this are not taken for secrets ("1", "yes", "gzip"...).
+_MIN_HEADER_SECRET = 8
+
+
+def _secrets_of(config: ClientConfig) -> list[str]:
+    """What `_redact` blanks out, longest first.
+
+    The key, and each default header's value and its credentials part ("Bearer <token>"
+    -> "<token>"): default headers may carry credentials of their own.
+    """
+    secrets = set()
+    if config.api_key is not None and config.api_key.get_secret_value():
+        secrets.add(config.api_key.get_secret_value())
+    for value in config.default_headers.values():
+        for candidate in (value.strip(), value.strip().partition(" ")[2].strip()):
+            if len(candidate) >= _MIN_HEADER_SECRET:
+                secrets.add(candidate)
+    return sorted(secrets, key=len, reverse=True)
 
 
 def _require_event_stream(response: httpx.Response, reader: StreamReader) -> None:

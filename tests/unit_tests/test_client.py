@@ -194,6 +194,16 @@ def test_non_json_body_echoing_the_key_is_redacted(fake: FakePathors) -> None:
     assert "key *** is not valid" in str(info.value)
 
 
+def test_server_echoing_a_default_header_is_redacted(fake: FakePathors) -> None:
+    # Regression: only the API key was redacted; default_headers may carry credentials.
+    fake.chat = [error(500, "upstream said: Bearer hdr-secret-123 and hdr-secret-123")]
+    llm = fake.model(default_headers={"X-Upstream-Auth": "Bearer hdr-secret-123", "X-A": "1"})
+    with pytest.raises(PathorsError) as info:
+        llm.invoke("Hi", session_id="s-h")
+    assert "hdr-secret-123" not in str(info.value)
+    assert "upstream said: *** and ***" in str(info.value)
+
+
 def test_redirect_is_not_followed(fake: FakePathors) -> None:
     fake.chat = [httpx.Response(307, headers={"location": "https://evil.test/steal"})]
     with pytest.raises(PathorsAPIStatusError, match="redirect") as info:
