@@ -34,6 +34,7 @@ PACKAGES = (
     "uvicorn",
     "h11",
 )
+IMPORTS = ("langchain_pathors", "langchain_openai")
 NAMES = {
     "raw_httpx": "raw httpx",
     "raw_httpx_async": "raw httpx (async)",
@@ -189,18 +190,22 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if "import" in results:
         imp = results["import"]
-        extra = imp["extra"]["langchain_pathors"]["median"]
         core = imp["core"]["median"]
-        add(
-            "import time: ChatPathors on top of langchain_core chat_models",
-            core + extra,
-            f"langchain_core chat_models {_ms(core)}",
-            extra,
-            [],
-            "≤ +60 ms",
-            extra <= 0.060,
-            "s",
-        )
+        for key, where in (
+            ("langchain_pathors", "this environment"),
+            ("langchain_pathors_installed", "as installed"),
+        ):
+            extra = imp["extra"][key]["median"]
+            add(
+                f"import: ChatPathors on top of langchain_core chat_models ({where})",
+                core + extra,
+                f"langchain_core chat_models {_ms(core)}",
+                extra,
+                [],
+                "≤ +60 ms",
+                extra <= 0.060,
+                "s",
+            )
     if "rss" in results:
         run = results["rss"]["runs"]["chat_pathors"]
         growth = run["growth_after_warmup"]
@@ -296,6 +301,20 @@ def _figure_rows(results: dict[str, Any]) -> list[str]:
             _ms,
             keys,
         )
+        line(
+            f"{n} concurrent ainvoke: emulator CPU for the burst (info)",
+            conc["server_cpu"],
+            _ms,
+            keys,
+        )
+        failed = conc.get("failed_calls", {})
+        if any(failed.values()):
+            cells = [str(failed.get(k, "—")) for k in keys]
+            out.append(
+                "| calls that failed in the bursts (counted, not fatal) | "
+                + " | ".join(cells)
+                + " |"
+            )
         out.append(
             f"| theoretical bound: latency + one raw-httpx call ({_ms(conc['single_call_wall'])}) "
             f"| {_ms(conc['bound'])} | — | — | — |"
@@ -303,18 +322,21 @@ def _figure_rows(results: dict[str, Any]) -> list[str]:
     if "import" in results:
         imp = results["import"]
         keys = ["none", "core", "langchain_pathors", "langchain_openai"]
-        line(
-            "import in a fresh process, from cold (floor column: langchain_core chat_models)",
-            {"core": imp["core"], **imp["total"]},
-            _ms,
-            keys,
-        )
-        line(
-            "import: the integration's own cost, after langchain_core chat_models",
-            imp["extra"],
-            _ms,
-            keys,
-        )
+        for suffix, where in (("", "this environment"), ("_installed", "as installed")):
+            total = {k: imp["total"][k + suffix] for k in IMPORTS}
+            extra = {k: imp["extra"][k + suffix] for k in IMPORTS}
+            line(
+                f"import from cold, {where} (floor column: langchain_core chat_models)",
+                {"core": imp["core"], **total},
+                _ms,
+                keys,
+            )
+            line(
+                f"import: the integration's own cost after langchain_core chat_models, {where}",
+                extra,
+                _ms,
+                keys,
+            )
     if "rss" in results:
         runs = results["rss"]["runs"]
         for label, key in (
@@ -363,7 +385,12 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
     panels = [p for p in ("invoke", "stream", "concurrency", "import", "rss") if p in results]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
-    colors = {"ChatPathors": "#2b7bba", "ChatOpenAI": "#d9822b"}
+    colors = {
+        "ChatPathors": "#2b7bba",
+        "ChatPathors (as installed)": "#7fb3de",
+        "ChatOpenAI": "#d9822b",
+        "ChatOpenAI (as installed)": "#f0b27a",
+    }
 
     def bars(
         ax: Any,
@@ -450,17 +477,27 @@ def chart(results: dict[str, Any], path: Path) -> None:
                 "ms",
             )
         elif panel == "import":
-            imp = results["import"]
+            extra = results["import"]["extra"]
             bars(
                 ax,
-                "import from cold (fresh process)",
+                "import cost on top of core chat_models",
                 [
-                    ("core chat_models", imp["core"]),
-                    ("ChatPathors", imp["total"]["langchain_pathors"]),
-                    ("ChatOpenAI", imp["total"]["langchain_openai"]),
+                    ("ChatPathors", extra["langchain_pathors"]),
+                    ("ChatPathors (as installed)", extra["langchain_pathors_installed"]),
+                    ("ChatOpenAI", extra["langchain_openai"]),
+                    ("ChatOpenAI (as installed)", extra["langchain_openai_installed"]),
                 ],
                 1e3,
                 "ms",
+            )
+            ax.axhline(60, color="#c0392b", linestyle="--", linewidth=1)
+            ax.annotate(
+                "budget +60 ms",
+                (0, 60),
+                xytext=(0, 3),
+                textcoords="offset points",
+                fontsize=8,
+                color="#c0392b",
             )
         else:
             for key, run in results["rss"]["runs"].items():

@@ -16,11 +16,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
+
+import psutil
 
 from benchmarks import _contenders as c
 from benchmarks import _report
@@ -51,7 +52,7 @@ FULL = Plan(
     invoke_calls=200,
     stream_rounds=7,
     stream_chunks=2000,
-    concurrency_rounds=5,
+    concurrency_rounds=3,
     concurrency=500,
     latency=0.05,
     import_runs=9,
@@ -191,29 +192,54 @@ async def _concurrency(slow: EmulatorProcess, plan: Plan) -> dict[str, Any]:
         "chat_openai": c.chat_openai_ainvoke(slow.api_root),
     }
     cpu: dict[str, list[float]] = {name: [] for name in built}
+    server_cpu: dict[str, list[float]] = {name: [] for name in built}
+    server = psutil.Process(slow.pid)
 
-    async def burst(call: c.AInvoke) -> tuple[float, float]:
+    def server_seconds() -> float:
+        times = server.cpu_times()
+        return float(times.user + times.system)
+
+    failures: dict[str, int] = {name: 0 for name in built}
+
+    async def burst(name: str) -> tuple[float, float, float]:
+        call = built[name][0]
+        s0 = server_seconds()
         w0, t0 = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(call() for _ in range(plan.concurrency)))
-        return time.perf_counter() - w0, time.process_time() - t0
+        outcomes = await asyncio.gather(
+            *(call() for _ in range(plan.concurrency)), return_exceptions=True
+        )
+        w1, t1 = time.perf_counter(), time.process_time()
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:  # counted and reported, not fatal: one reset connection is no reason to stop
+            failures[name] += len(errors)
+            _log(f"{name}: {len(errors)} of {plan.concurrency} calls failed, e.g. {errors[0]!r}")
+        return w1 - w0, t1 - t0, server_seconds() - s0
 
     try:
-        for call, _ in built.values():  # warm-up: opens the pool's connections
-            await burst(call)
         names = list(built)
         wall: dict[str, list[float]] = {name: [] for name in names}
         for r in range(plan.concurrency_rounds):
             shift = r % len(names)
             for name in names[shift:] + names[:shift]:
+                # Every timed burst starts from the same state: the pool of a model that has
+                # just served a burst (as in a busy app), whatever ran before it.
+                await burst(name)
                 gc.collect()
-                await asyncio.sleep(0.2)  # let the server finish closing the last burst
-                w, t = await burst(built[name][0])
+                await asyncio.sleep(0.2)
+                w, t, srv = await burst(name)
                 wall[name].append(w)
                 cpu[name].append(t)
+                server_cpu[name].append(srv)
     finally:
         for _, aclose in built.values():
             await aclose()
-    return {"wall": summarise(wall), "client_cpu": summarise(cpu)}
+    return {
+        "wall": summarise(wall),
+        "client_cpu": summarise(cpu),
+        "server_cpu": summarise(server_cpu),
+        "failed_calls": failures,
+        "ideal_limits": str(c.LIMITS),
+    }
 
 
 def bench_concurrency(slow: EmulatorProcess, fast: EmulatorProcess, plan: Plan) -> dict[str, Any]:
@@ -236,7 +262,18 @@ IMPORTS = {
     "langchain_pathors": "from langchain_pathors import ChatPathors",
     "langchain_openai": "from langchain_openai import ChatOpenAI",
 }
-_TIMED = """
+# Installed here by dev tools (pytest-codspeed, mkdocs, uvicorn), in neither package's
+# dependencies: httpx imports its optional CLI (`httpx._main`) only when they are present.
+NOT_DEPENDENCIES = ("click", "pygments", "rich")
+_BLOCK = f"""
+import sys
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {NOT_DEPENDENCIES!r}:
+            raise ImportError(name)
+sys.meta_path.insert(0, _NotInstalled())
+"""
+_TIMED = """{block}
 import time
 t0 = time.perf_counter()
 {core}
@@ -247,12 +284,12 @@ print(t1 - t0, t2 - t1)
 """
 
 
-def _import_once(target: str, env: dict[str, str]) -> tuple[float, float]:
+def _import_once(target: str, *, clean: bool) -> tuple[float, float]:
     """In a fresh interpreter: seconds to import core's chat_models, then the extra for target."""
+    code = _TIMED.format(block=_BLOCK if clean else "", core=CORE, target=target)
     out = subprocess.run(
-        [sys.executable, "-c", _TIMED.format(core=CORE, target=target)],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -267,33 +304,36 @@ def bench_import(plan: Plan) -> dict[str, Any]:
 
     Each run imports langchain_core's chat_models (what any integration must import),
     then the integration, timing both: the second figure is the integration's own cost,
-    and their sum its import time from cold. An installed package has its bytecode
-    compiled (pip does it at install), so the caches are warmed first, in a private
-    PYTHONPYCACHEPREFIX (which works where PYTHONDONTWRITEBYTECODE is set, and leaves the
-    environment's files alone).
+    their sum its import time from cold. Two environments: this one as it is, and "as
+    installed", where the modules in NOT_DEPENDENCIES cannot be imported, as after a
+    plain `pip install` of either package. Bytecode caches are warmed first (pip compiles
+    them at install time).
     """
+    _import_once("\n".join(IMPORTS.values()), clean=False)  # writes every bytecode cache
     core: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = cache
-        _import_once("\n".join(IMPORTS.values()), env)  # writes every bytecode cache
 
-        def measure(target: str) -> Callable[[], tuple[float, float]]:
-            def run() -> tuple[float, float]:
-                times = _import_once(target, env)
-                core.append(times[0])
-                return times
+    def measure(target: str, clean: bool) -> Callable[[], tuple[float, float]]:
+        def run() -> tuple[float, float]:
+            times = _import_once(target, clean=clean)
+            core.append(times[0])
+            return times
 
-            return run
+        return run
 
-        pairs = round_robin({n: measure(t) for n, t in IMPORTS.items()}, plan.import_runs)
+    measures = {
+        f"{name}{suffix}": measure(target, clean=bool(suffix))
+        for name, target in IMPORTS.items()
+        for suffix in ("", "_installed")
+    }
+    pairs = round_robin(measures, plan.import_runs)
     extra = {name: [p[1] for p in runs] for name, runs in pairs.items()}
     total = {name: [p[0] + p[1] for p in runs] for name, runs in pairs.items()}
     return {
-        "core": summarise({"langchain_core_chat_models": core})["langchain_core_chat_models"],
+        "core": summarise({"core": core})["core"],
         "extra": summarise(extra),
         "total": summarise(total),
         "statements": {"core": CORE, **IMPORTS},
+        "not_dependencies": list(NOT_DEPENDENCIES),
     }
 
 
@@ -341,8 +381,22 @@ def _run_phase(results: dict[str, Any], phase: str, step: Callable[[], dict[str,
     _log(f"{phase} done in {time.perf_counter() - t0:.1f} s")
 
 
+def _bytecode_cache() -> None:
+    """Cache bytecode (in benchmarks/results/.pycache) even where PYTHONDONTWRITEBYTECODE is set.
+
+    Otherwise every child process (emulators, RSS workers, import runs) compiles all of
+    LangChain from source. Children inherit the setting through the environment.
+    """
+    prefix = str(ROOT / "benchmarks" / "results" / ".pycache")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = prefix
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _bytecode_cache()
     plan = QUICK if args.quick else FULL
     phases = [p for p in args.only.split(",") if p] or list(PHASES)
     unknown = set(phases) - set(PHASES)
