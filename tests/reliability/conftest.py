@@ -122,3 +122,15 @@ def pool_connections(client: httpx.Client | httpx.AsyncClient) -> list[Any]:
 def busy_connections(client: httpx.Client | httpx.AsyncClient) -> list[Any]:
     """Pool connections that are neither idle (reusable) nor closed: checked out or leaked."""
     return [c for c in pool_connections(client) if not (c.is_idle() or c.is_closed())]
+
+
+# Figures measured by the load tests, shown at the end of the run (they are reported,
+# never asserted on: wall-clock speed depends on the machine).
+FIGURES: dict[str, object] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")
