@@ -342,7 +342,7 @@ def _figure_rows(results: dict[str, Any]) -> list[str]:
         for label, key in (
             ("RSS after warm-up (10% of calls)", "rss_warm"),
             (f"RSS after {results['rss']['calls']:,} invokes", "rss_end"),
-            ("peak RSS (ru_maxrss)", "peak_rss"),
+            ("peak RSS of the worker process (VmHWM)", "peak_rss"),
         ):
             cells = [_mib(runs[k][key]) if k in runs else "—" for k in cols]
             out.append(f"| {label} | " + " | ".join(cells) + " |")

@@ -1,7 +1,7 @@
 """Memory worker, run in a fresh process per contender: N invokes, RSS sampled as it goes.
 
 `python -m benchmarks._rss {chat_pathors,chat_openai} BASE_URL API_ROOT CALLS` prints one
-JSON object: RSS samples `[[calls_done, rss_bytes], ...]` and the peak RSS (ru_maxrss).
+JSON object: RSS samples `[[calls_done, rss_bytes], ...]` and the peak RSS (VmHWM).
 """
 
 from __future__ import annotations
@@ -16,6 +16,22 @@ import psutil
 from benchmarks import _contenders
 
 SAMPLES = 20
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS: VmHWM, since Linux carries ru_maxrss over from the parent.
+
+    (A child starts with the high-water mark its parent had when it forked, so ru_maxrss
+    would report the benchmark runner's peak, not the worker's.)
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def run(contender: str, base_url: str, api_root: str, calls: int) -> dict[str, object]:
@@ -38,8 +54,7 @@ def run(contender: str, base_url: str, api_root: str, calls: int) -> dict[str, o
                 samples.append([done, process.memory_info().rss])
     finally:
         close()
-    # ru_maxrss is in KiB on Linux, and the kernel updates it lazily: take the larger.
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *(s[1] for s in samples))
+    peak = max(_peak_rss(), *(s[1] for s in samples))
     return {"contender": contender, "calls": calls, "samples": samples, "peak_rss": peak}
 
 
