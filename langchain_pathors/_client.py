@@ -238,8 +238,8 @@ class PathorsClient:
         status = response.status_code
         if pinned and status in MAY_HAVE_WORKED:
             raise PathorsOutcomeUnknownError(
-                f"{error.message} (HTTP {status}); the session turn may or may not have "
-                "been applied, so it was not re-sent",
+                f"{error.message}; the session turn may or may not have been applied, "
+                "so it was not re-sent",
                 session_id=session_id,
                 status_code=status,
             ) from error

@@ -254,6 +254,19 @@ def test_pinned_session_is_not_resent_after_500(fake: FakePathors, sleeps: list[
     assert not info.value.is_retryable
 
 
+def test_outcome_unknown_after_a_status_names_the_status_once(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    # Regression: the message said "(HTTP 500)" and str() appended "(HTTP 500)" again.
+    fake.chat = [error(500, "pathway crashed")]
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        fake.model().invoke("Hi", session_id="s-once")
+    text = str(info.value)
+    assert text.count("HTTP 500") == 1
+    assert text.startswith("pathway crashed; the session turn may or may not have been applied")
+    assert text.endswith("(HTTP 500) [session s-once]")
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_pinned_session_is_retried_when_refused_before_work(
     fake: FakePathors, sleeps: list[float], status: int
