@@ -164,6 +164,47 @@ def test_any_legal_encoding_and_chunking_gives_the_same_answer(
     check()
 
 
+def fixed_stream(eol: bytes) -> bytes:
+    """A stream with every feature at once: BOM, comments, multi-line data, UTF-8
+    characters, an ignored unknown event, a final event without its blank line."""
+    role = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+    lines = [b"\xef\xbb\xbf: opening comment", b""]
+    lines += [b"data: " + json.dumps(role).encode(), b""]
+    for word in ["Grüße ", "from ", "🙂 ", "Pathors"]:
+        event = {"choices": [{"index": 0, "delta": {"content": word}}]}
+        multi = json.dumps(event, ensure_ascii=False, indent=1).encode().split(b"\n")
+        lines += [b": keep-alive", *[b"data:" + part for part in multi], b""]
+    lines += [b"event: metrics", b'data: {"ignored": true}', b""]
+    final = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    lines += [b"id: 7", b"data: " + json.dumps(final).encode()]  # no blank line after
+    return eol.join(lines)
+
+
+def answer(model: ChatPathors) -> list[tuple[str, str | None]]:
+    outcome = run_stream(model)
+    assert not isinstance(outcome, PathorsError), outcome
+    return [(str(c.content), c.response_metadata.get("finish_reason")) for c in outcome[1]]
+
+
+@pytest.mark.parametrize("eol", EOLS, ids=["LF", "CR", "CRLF"])
+def test_every_chunk_boundary_gives_the_same_answer(scripted: Scripted, eol: bytes) -> None:
+    """End to end, with exact boundaries (MockTransport): one cut at every offset, and
+    one byte per read. Every line ending gives the same chunks as the whole body."""
+    body = fixed_stream(eol)
+    scripted.pieces = [body]
+    expected = answer(scripted.mock_model)
+    assert "".join(text for text, _ in expected) == "Grüße from 🙂 Pathors"
+    assert expected[-1][1] == "stop"
+    assert expected == answer(scripted.mock_model)  # deterministic
+    scripted.pieces = [body[i : i + 1] for i in range(len(body))]
+    assert answer(scripted.mock_model) == expected
+    for cut in range(1, len(body)):
+        scripted.pieces = [body[:cut], body[cut:]]
+        assert answer(scripted.mock_model) == expected, cut
+    scripted.pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
+    assert answer(scripted.socket_model) == expected  # and over a real socket
+
+
 # ----------------------------------------------------------------------------- garbage
 @st.composite
 def garbled_streams(draw: st.DrawFn) -> bytes:
