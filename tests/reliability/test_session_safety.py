@@ -8,6 +8,7 @@ faults on a call with no session are retried: each attempt gets a fresh server s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,12 +16,15 @@ import pytest
 
 from langchain_pathors import (
     ChatPathors,
+    PathorsConnectionError,
     PathorsOutcomeUnknownError,
+    PathorsResponseError,
     PathorsServerError,
 )
 from langchain_pathors.emulator import Fault, PathorsEmulator
 
-from .conftest import ModelFactory, RetryCounter
+from ._raw_server import RawServer
+from .conftest import API_KEY, PROJECT, ModelFactory, RetryCounter
 
 READ_TIMEOUT = 0.3
 SLOW = 1.0  # server latency well past READ_TIMEOUT
@@ -162,3 +166,56 @@ async def test_session_with_variables_is_created_once_and_its_turn_not_repeated(
     session_calls = [r for r in emu.requests if r.path.endswith("/session")]
     assert len(session_calls) == 1
     await llm.aclose()
+
+
+# ------------------------------------------------------------------ a connection dropped
+@pytest.fixture(scope="module")
+def dropping_server() -> Iterator[RawServer]:
+    """A server that reads the request and closes the connection without answering."""
+    with RawServer() as server:
+        server.script = lambda request: [None]
+        yield server
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_connection_dropped_before_the_answer(
+    dropping_server: RawServer, sleeps: list[float], is_async: bool
+) -> None:
+    """The request reached the server, which hung up: unknown outcome in a session,
+    a retried (then typed) connection error without one."""
+    dropping_server.clear()
+    llm = ChatPathors(
+        base_url=dropping_server.base_url, project_id=PROJECT, api_key=API_KEY, max_retries=2
+    )
+
+    async def call(session_id: str | None) -> Any:
+        if is_async:
+            return await llm.ainvoke("Hi", session_id=session_id)
+        return llm.invoke("Hi", session_id=session_id)
+
+    with pytest.raises(PathorsOutcomeUnknownError) as info:
+        await call("s-dropped")
+    assert info.value.session_id == "s-dropped"
+    assert isinstance(info.value.cause, httpx.RemoteProtocolError)
+    assert len(dropping_server.received) == 1
+    assert sleeps == []
+
+    with pytest.raises(PathorsConnectionError, match="RemoteProtocolError"):
+        await call(None)
+    assert len(dropping_server.received) == 1 + 3  # then one attempt and two retries
+    assert len(sleeps) == 2
+    llm.close()
+    await llm.aclose()
+
+
+@pytest.mark.parametrize("session_id", [None, "s-malformed"])
+def test_malformed_answer_is_a_response_error_and_not_resent(
+    emu: PathorsEmulator, make_llm: ModelFactory, sleeps: list[float], session_id: str | None
+) -> None:
+    """The server answered (in a session, the turn happened), but not with JSON."""
+    emu.inject(Fault(malformed=True))
+    with pytest.raises(PathorsResponseError, match="not JSON") as info:
+        make_llm().invoke("Hi", session_id=session_id)
+    assert not isinstance(info.value, PathorsOutcomeUnknownError)
+    assert len(chat_requests(emu)) == 1
+    assert sleeps == []
