@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -131,6 +131,11 @@ class PathorsClient:
         self._injected_async_client = http_async_client
         self._client: httpx.Client | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        # Per loop: an async generator that closes the loop's client when the loop shuts
+        # its async generators down (asyncio.run does, before closing the loop). Kept here
+        # because the loop only holds it weakly; `_unarmed` ones have not started yet.
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self._unarmed: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._lock = threading.Lock()
         self._secrets = _secrets_of(config)
 
@@ -152,14 +157,34 @@ class PathorsClient:
         with self._lock:
             client = self._async_clients.get(loop)
             if client is None:
-                # Clients of loops that have closed cannot be used (or awaited) any more.
-                for old in [lp for lp in self._async_clients if lp.is_closed()]:
-                    del self._async_clients[old]
+                self._forget_closed_loops()
                 client = httpx.AsyncClient(
                     timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
                 )
                 self._async_clients[loop] = client
+                closer = _close_at_loop_shutdown(client)
+                self._closers[loop] = self._unarmed[loop] = closer
             return client
+
+    async def _arm_closer(self) -> None:
+        """Start the running loop's closer, so the loop's shutdown closes its client.
+
+        Without it, a loop that ends without `aclose()` (two `asyncio.run` calls, say)
+        leaves its pooled connections open until the garbage collector finds them.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            closer = self._unarmed.pop(loop, None)
+        if closer is not None:
+            # Runs to its `yield` at once; the first step registers it with the loop.
+            await closer.__anext__()
+
+    def _forget_closed_loops(self) -> None:
+        # Clients of loops that have closed cannot be used (or awaited) any more.
+        for old in [lp for lp in self._async_clients if lp.is_closed()]:
+            del self._async_clients[old]
+            self._closers.pop(old, None)
+            self._unarmed.pop(old, None)
 
     def close(self) -> None:
         """Close the client this object created (injected clients are the caller's)."""
@@ -173,10 +198,13 @@ class PathorsClient:
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._async_clients.pop(loop, None)
-            for old in [lp for lp in self._async_clients if lp.is_closed()]:
-                del self._async_clients[old]
+            closer = self._closers.pop(loop, None)
+            self._unarmed.pop(loop, None)
+            self._forget_closed_loops()
         if client is not None:
             await client.aclose()
+        if closer is not None:
+            await closer.aclose()
 
     # ----------------------------------------------------------------- requests
     def _headers(self, session_id: str | None, *, stream: bool) -> dict[str, str]:
@@ -309,6 +337,7 @@ class PathorsClient:
     ) -> tuple[httpx.Response, int]:
         """Send until a 2xx arrives; return it and the number of retries made so far."""
         client = self._async_client()
+        await self._arm_closer()
         pinned = session_id is not None
         content = _encode(body)
         while True:
@@ -497,6 +526,18 @@ class PathorsClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Close `client` when its event loop shuts its async generators down.
+
+    Suspended at `yield` until then (`asyncio.run` does it before closing the loop), it
+    closes the client inside the loop, while its connections can still close cleanly.
+    """
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 # Header values shorter than this are not taken for secrets ("1", "yes", "gzip"...).

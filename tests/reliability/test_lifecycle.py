@@ -111,13 +111,35 @@ del llm
 """,
 }
 
-LEFT_OPEN = """
+# Regression: each loop's client used to stay open (until the garbage collector warned
+# "unclosed transport") when the loop ended without aclose().
+SCENARIOS["two asyncio.run without aclose"] = """
 llm = make()
-async def use():
-    await llm.ainvoke("Hi")  # no aclose(): the loop ends with a connection open
-asyncio.run(use())
-asyncio.run(use())
+async def use(n):
+    async for _ in llm.astream("one two"):
+        pass
+    # Last, so that the loop ends with a kept-alive connection in the pool.
+    assert (await llm.ainvoke(f"run {n}")).content == f"You said: run {n}"
+asyncio.run(use(1))
+asyncio.run(use(2))
 del llm
+"""
+SCENARIOS["own loop, shut down properly"] = """
+llm = make()
+loop = asyncio.new_event_loop()
+loop.run_until_complete(llm.ainvoke("Hi"))
+loop.run_until_complete(loop.shutdown_asyncgens())  # what asyncio.run does
+loop.close()
+del llm
+"""
+
+LEAKY = """
+import socket
+leaked = socket.socket()  # never closed: the garbage collector will warn
+llm = make()
+llm.invoke("Hi")
+llm.close()
+del llm, leaked
 """
 
 
@@ -140,13 +162,12 @@ def test_no_resource_warning(emu: PathorsEmulator, name: str) -> None:
     assert result.stdout.strip().endswith("clean")
     assert "ResourceWarning" not in result.stderr
     assert "unclosed" not in result.stderr.lower()
-    assert len(emu.requests) >= 2  # the scenario really talked to the server
+    assert emu.requests  # the scenario really talked to the server
 
 
-def test_the_child_detects_a_loop_left_without_aclose(emu: PathorsEmulator) -> None:
-    """The detector works: a loop that ends without `aclose()` leaves its pooled
-    connection to the garbage collector, which warns (see docs/failure-modes.md)."""
-    result = run_child(emu, LEFT_OPEN)
+def test_the_child_detects_an_unclosed_resource(emu: PathorsEmulator) -> None:
+    """The detector works: a socket left open is reported (exit code 3)."""
+    result = run_child(emu, LEAKY)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "ResourceWarning" in result.stdout
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import httpx
@@ -587,6 +588,40 @@ def test_async_client_per_event_loop_survives_separate_asyncio_runs() -> None:
     second = asyncio.run(get())
     assert first is not second  # a client bound to a closed loop is never reused
     assert len(llm._client._async_clients) == 1  # the closed loop's client was dropped
+
+
+def test_the_end_of_asyncio_run_closes_the_loops_client() -> None:
+    # Regression: a loop that ended without aclose() left its client's pooled
+    # connections open until the garbage collector found them (ResourceWarning).
+    llm = ChatPathors(project_id="p", api_key="k")
+
+    async def use() -> httpx.AsyncClient:
+        client = llm._client._async_client()
+        await llm._client._arm_closer()  # what every request does
+        gc.collect()  # the loop holds the closer weakly: it must survive this
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not client.is_closed  # not while the loop runs
+        return client
+
+    first = asyncio.run(use())
+    assert first.is_closed
+    second = asyncio.run(use())
+    assert second.is_closed
+    assert second is not first
+
+
+async def test_aclose_then_reuse_in_the_same_loop() -> None:
+    llm = ChatPathors(project_id="p", api_key="k")
+    first = llm._client._async_client()
+    await llm._client._arm_closer()
+    await llm.aclose()
+    assert first.is_closed
+    second = llm._client._async_client()
+    await llm._client._arm_closer()
+    assert not second.is_closed
+    await llm.aclose()
+    assert second.is_closed
 
 
 async def test_aclose_closes_the_loop_client() -> None:
