@@ -55,7 +55,7 @@ FULL = Plan(
     concurrency_rounds=3,
     concurrency=500,
     latency=0.05,
-    import_runs=9,
+    import_runs=7,
     rss_calls=10_000,
     rss_openai=True,
 )
