@@ -384,7 +384,12 @@ def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = [p for p in ("invoke", "stream", "concurrency", "import", "rss") if p in results]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.6 * nrows), squeeze=False)
+    axes = [ax for row in grid for ax in row]
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
     colors = {
         "ChatPathors": "#2b7bba",
         "ChatPathors (as installed)": "#7fb3de",
@@ -430,7 +435,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
                 textcoords="offset points",
             )
 
-    for ax, panel in zip(axes[0], panels, strict=True):
+    for ax, panel in zip(axes, panels, strict=False):
         if panel == "invoke":
             cpu = results["invoke"]["cpu_per_call"]
             floor = cpu["raw_httpx"]["median"] + cpu["langchain_floor"]["median"]
