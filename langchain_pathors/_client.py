@@ -607,12 +607,21 @@ def _decode_json(
 def _decode_completion(
     response: httpx.Response, session_id: str | None, redact: Callable[[str], str]
 ) -> dict[str, Any]:
-    """The JSON body of a chat completion, with the types the conversion relies on."""
-    body = _decode_json(response, session_id, redact)
-    problem = wire_problem(body, stream=False)
-    if problem is not None:
-        msg = f"Pathors answered with a malformed chat completion ({problem})"
-        raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
+    """The JSON body of a chat completion, with the types the conversion relies on.
+
+    In a session the server has applied the turn before answering, so a malformed answer
+    is marked not retryable: LangChain's retry helpers would otherwise repeat the turn.
+    """
+    try:
+        body = _decode_json(response, session_id, redact)
+        problem = wire_problem(body, stream=False)
+        if problem is not None:
+            msg = f"Pathors answered with a malformed chat completion ({problem})"
+            raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
+    except PathorsResponseError as error:
+        if session_id is not None:
+            error.is_retryable = False
+        raise
     return body
 
 

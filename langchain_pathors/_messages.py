@@ -190,7 +190,7 @@ def _parse_tool_call(raw: object) -> ToolCall | InvalidToolCall:
         )
     try:
         args = json.loads(arguments, strict=False)  # raw newlines in strings, as LLMs write
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         return invalid_tool_call(
             name=name, args=arguments, id=call_id, error=f"arguments are not valid JSON: {exc}"
         )

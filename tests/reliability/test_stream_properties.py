@@ -356,12 +356,6 @@ def test_any_json_answer_to_invoke_gives_a_message_or_a_pathors_error(
         scripted.content_type = "text/event-stream"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="_messages._parse_tool_call catches ValueError but not the RecursionError that "
-    "json.loads raises on absurdly nested arguments (_messages.py is not this suite's to fix)",
-)
 def test_absurdly_nested_tool_call_arguments_are_an_invalid_tool_call(scripted: Scripted) -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "[" * 100_000}}
     body = {

@@ -219,6 +219,18 @@ def test_malformed_json_body_is_a_response_error(fake: FakePathors) -> None:
         fake.model().invoke("Hi")
 
 
+def test_malformed_answer_in_a_session_is_not_retryable(fake: FakePathors) -> None:
+    # The server applied the turn before answering: a retry helper must not repeat it.
+    fake.chat = [httpx.Response(200, content=b"not json")]
+    with pytest.raises(PathorsResponseError) as pinned:
+        fake.model().invoke("Hi", session_id="s-1")
+    assert pinned.value.is_retryable is False
+    with pytest.raises(PathorsResponseError) as unpinned:
+        fake.model().invoke("Hi")
+    assert unpinned.value.is_retryable is True
+    assert len(fake.requests) == 2  # neither was re-sent by the package
+
+
 def test_body_without_choices_is_a_response_error(fake: FakePathors) -> None:
     fake.chat = [httpx.Response(200, json={"id": "x", "choices": []})]
     with pytest.raises(PathorsResponseError, match="choices"):
