@@ -8,7 +8,7 @@ structured output in `_structured_output`, tracing hygiene in `_tracing`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -44,9 +44,11 @@ from langchain_pathors._sessions import (
     validate_project_id,
     validate_session_id,
 )
-from langchain_pathors._structured_output import StructuredOutputMethod, build_structured_output
-from langchain_pathors._tools import ToolLike, format_tools, map_tool_choice
 from langchain_pathors._tracing import redact_params, retry_hook
+
+if TYPE_CHECKING:  # imported when first used: they load langchain_core.tools and parsers
+    from langchain_pathors._structured_output import StructuredOutputMethod
+    from langchain_pathors._tools import ToolLike
 
 __all__ = ["ChatPathors"]
 
@@ -421,6 +423,8 @@ class ChatPathors(BaseChatModel):
             llm.bind_tools([get_weather], tool_choice="get_weather").invoke("Paris?")
             ```
         """
+        from langchain_pathors._tools import format_tools, map_tool_choice
+
         formatted = format_tools(tools, strict=strict)
         choice = map_tool_choice(tool_choice, formatted)
         if choice is not None:
@@ -461,6 +465,8 @@ class ChatPathors(BaseChatModel):
             llm.with_structured_output(Joke).invoke("Tell me a joke about cats")
             ```
         """
+        from langchain_pathors._structured_output import build_structured_output
+
         if kwargs:
             msg = f"unexpected arguments: {', '.join(kwargs)}"
             raise ValueError(msg)
