@@ -54,6 +54,7 @@ bench: setup
 
 bench_quick: setup
 	$(UV) run --frozen python -m benchmarks --quick
+	$(PYTEST) benchmarks -q $(UNIT_FLAGS)
 
 docs: setup
 	$(UV) run --frozen mkdocs build --strict
