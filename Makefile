@@ -5,6 +5,8 @@
 
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_PYTHON_DOWNLOADS := never
+# mkdocs-material prints a banner about MkDocs 2 on every build; it is not a warning.
+export NO_MKDOCS_2_WARNING := 1
 PYTEST := $(UV) run --frozen pytest
 UNIT_FLAGS := --disable-socket --allow-unix-socket
 # Loopback only (the emulator); with real credentials the integration tests reach Pathors.
