@@ -67,19 +67,6 @@ def make_llm(emu: PathorsEmulator) -> Iterator[ModelFactory]:
         llm.close()
 
 
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Patch the client's retry sleeps (sync and async) and record their durations."""
-    recorded: list[float] = []
-
-    async def fake_async_sleep(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr("langchain_pathors._client._sleep", recorded.append)
-    monkeypatch.setattr("langchain_pathors._client._async_sleep", fake_async_sleep)
-    return recorded
-
-
 class RetryCounter(BaseCallbackHandler):
     """Counts `on_retry` callbacks and `on_llm_error` calls (thread-safe enough: append)."""
 

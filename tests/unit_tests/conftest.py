@@ -186,16 +186,3 @@ def _sid(session_id: str) -> dict[str, str]:
 @pytest.fixture
 def fake() -> FakePathors:
     return FakePathors()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Patch the retry sleeps (sync and async) and record their durations."""
-    recorded: list[float] = []
-
-    async def fake_async_sleep(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr("langchain_pathors._client._sleep", recorded.append)
-    monkeypatch.setattr("langchain_pathors._client._async_sleep", fake_async_sleep)
-    return recorded

@@ -1,0 +1,18 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Patch the client's retry sleeps (sync and async) and record their durations."""
+    recorded: list[float] = []
+
+    async def fake_async_sleep(delay: float) -> None:
+        recorded.append(delay)
+
+    monkeypatch.setattr("langchain_pathors._client._sleep", recorded.append)
+    monkeypatch.setattr("langchain_pathors._client._async_sleep", fake_async_sleep)
+    return recorded
