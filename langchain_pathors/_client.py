@@ -231,10 +231,9 @@ class PathorsClient:
     ) -> _Failure:
         """Map an httpx failure; raise at once when a re-send could repeat a session turn."""
         never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-        error_type = PathorsTimeoutError if isinstance(exc, httpx.TimeoutException) else None
         error: PathorsError
-        detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
-        if error_type is PathorsTimeoutError:
+        detail = self._transport_detail(exc)
+        if isinstance(exc, httpx.TimeoutException):
             error = PathorsTimeoutError(f"request to Pathors timed out ({detail})")
         else:
             error = PathorsConnectionError(f"could not reach Pathors ({detail})")
@@ -293,6 +292,28 @@ class PathorsClient:
         )
         return RetryEvent(retry_number, delay, failure.error)
 
+    def _wait_before_retry(
+        self, retries_made: int, failure: _Failure, on_retry: OnRetry | None
+    ) -> int:
+        """Tell the hook and sleep before the next retry (or raise); return the retry count."""
+        event = self._next_retry(retries_made + 1, failure)
+        if on_retry is not None:
+            on_retry(event)
+        _sleep(event.delay)
+        return event.retry_number
+
+    async def _await_before_retry(
+        self, retries_made: int, failure: _Failure, on_retry: OnRetry | None
+    ) -> int:
+        """Async twin of `_wait_before_retry`; an awaitable from the hook is awaited."""
+        event = self._next_retry(retries_made + 1, failure)
+        if on_retry is not None:
+            outcome = on_retry(event)
+            if inspect.isawaitable(outcome):
+                await outcome
+        await _async_sleep(event.delay)
+        return event.retry_number
+
     def _send(
         self,
         url: httpx.URL,
@@ -323,11 +344,7 @@ class PathorsClient:
                 finally:
                     response.close()
                 failure = self._classify_status(response, pinned=pinned, session_id=session_id)
-            retry_number += 1
-            event = self._next_retry(retry_number, failure)
-            if on_retry is not None:
-                on_retry(event)
-            _sleep(event.delay)
+            retry_number = self._wait_before_retry(retry_number, failure, on_retry)
 
     async def _asend(
         self,
@@ -360,13 +377,7 @@ class PathorsClient:
                 finally:
                     await response.aclose()
                 failure = self._classify_status(response, pinned=pinned, session_id=session_id)
-            retry_number += 1
-            event = self._next_retry(retry_number, failure)
-            if on_retry is not None:
-                outcome = on_retry(event)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            await _async_sleep(event.delay)
+            retry_number = await self._await_before_retry(retry_number, failure, on_retry)
 
     # ----------------------------------------------------------------- chat
     def chat(
@@ -428,11 +439,7 @@ class PathorsClient:
                 failure = self._stream_failure(reader, exc, yielded=yielded)
             finally:
                 response.close()
-            retry_number += 1
-            retry = self._next_retry(retry_number, failure)
-            if on_retry is not None:
-                on_retry(retry)
-            _sleep(retry.delay)
+            retry_number = self._wait_before_retry(retry_number, failure, on_retry)
 
     async def astream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -466,13 +473,7 @@ class PathorsClient:
                 failure = self._stream_failure(reader, exc, yielded=yielded)
             finally:
                 await response.aclose()
-            retry_number += 1
-            retry = self._next_retry(retry_number, failure)
-            if on_retry is not None:
-                outcome = on_retry(retry)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            await _async_sleep(retry.delay)
+            retry_number = await self._await_before_retry(retry_number, failure, on_retry)
 
     def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
         return StreamReader(
@@ -499,7 +500,7 @@ class PathorsClient:
     def _stream_transport_error(
         self, reader: StreamReader, exc: httpx.TransportError
     ) -> PathorsError:
-        detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+        detail = self._transport_detail(exc)
         if isinstance(exc, httpx.TimeoutException):
             return reader.failure(f"stream timed out ({detail})", error_type=PathorsTimeoutError)
         return reader.failure(f"the stream was cut ({detail})")
@@ -524,6 +525,10 @@ class PathorsClient:
             self.session_url, body, session_id=None, stream=False, on_retry=None
         )
         return _decode_json(response, session_id, self._redact)
+
+    def _transport_detail(self, exc: httpx.TransportError) -> str:
+        """The failure's type and text, redacted, for an error message."""
+        return f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
 
     def _redact(self, text: str) -> str:
         """Blank out the key and default header values (a server may echo them back)."""
