@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
-from langchain_core.tracers.base import BaseTracer
-from langchain_core.tracers.schemas import Run
 
 from langchain_pathors import ChatPathors, PathorsError
 from langchain_pathors.emulator import Fault, PathorsEmulator, PathwayRequest
+from tests.tracing import RunCollector
 
 from .conftest import API_KEY, PROJECT
 
@@ -94,15 +93,6 @@ class Everything(BaseCallbackHandler):
         self.seen.append(("retry", repr(outcome), str(outcome), kwargs))
 
 
-class Runs(BaseTracer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.runs: list[Run] = []
-
-    def _persist_run(self, run: Run) -> None:
-        self.runs.append(run)
-
-
 def error_texts(error: BaseException) -> list[str]:
     """Everything an exception can show: str, repr, args, attributes, the traceback
     with its chained causes, and its pickled form."""
@@ -170,7 +160,7 @@ def test_no_secret_in_logs_errors_callbacks_or_traces(
 ) -> None:
     monkeypatch.setattr("langchain_pathors._client._sleep", lambda delay: None)
     llm = secret_model(emu)
-    handler, tracer = Everything(), Runs()
+    handler, tracer = Everything(), RunCollector()
     config: Any = {"callbacks": [handler, tracer]}
     errors: list[BaseException] = []
 

@@ -10,25 +10,13 @@ import httpx
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps, load, loads
-from langchain_core.tracers.base import BaseTracer
-from langchain_core.tracers.schemas import Run
 
 from langchain_pathors import ChatPathors, PathorsError
+from tests.tracing import RunCollector
 from tests.unit_tests.conftest import API_KEY, FakePathors
 
 SECRET_VARIABLE = "ssn-123-45-6789"
 SECRET_HEADER = "Bearer header-canary-77"
-
-
-class RunCollector(BaseTracer):
-    """Keeps every traced run, as LangSmith would receive it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.runs: list[Run] = []
-
-    def _persist_run(self, run: Run) -> None:
-        self.runs.append(run)
 
 
 class EverythingHandler(BaseCallbackHandler):
