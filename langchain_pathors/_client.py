@@ -23,10 +23,11 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from langchain_pathors._messages import wire_problem
 from langchain_pathors._retry import MAY_HAVE_WORKED, RetryPolicy, parse_retry_after
 from langchain_pathors._sessions import validate_project_id
 from langchain_pathors._sse import aiter_events, iter_events
-from langchain_pathors._stream_reader import StreamReader, wire_problem
+from langchain_pathors._stream_reader import StreamReader
 from langchain_pathors._version import __version__
 from langchain_pathors.errors import (
     PathorsAPIStatusError,

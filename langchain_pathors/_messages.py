@@ -37,6 +37,7 @@ __all__ = [
     "message_from_response",
     "messages_to_wire",
     "usage_from_wire",
+    "wire_problem",
 ]
 
 PROVIDER = "pathors"
@@ -145,6 +146,55 @@ def _first_choice(body: dict[str, Any], key: str) -> dict[str, Any]:
         msg = f"Pathors answered with a malformed choices[0].{key}"
         raise PathorsResponseError(msg, session_id=body.get("session_id"))
     return choice
+
+
+_STRING_FIELDS = ("id", "object", "model", "session_id")
+
+
+def _not_text(container: dict[str, Any], key: str) -> bool:
+    value = container.get(key)
+    return value is not None and not isinstance(value, str)
+
+
+def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
+    """What makes a chat.completion (or chunk) body unusable, or None when it is fine.
+
+    Only the types that the conversion to LangChain messages relies on are checked
+    (documented strings are strings, objects are objects); anything else is left alone.
+    A body that fails here would otherwise end in pydantic's ValidationError or an
+    AttributeError instead of a PathorsError.
+    """
+    for key in _STRING_FIELDS:
+        if _not_text(body, key):
+            return f"{key!r} is not a string"
+    choices = body.get("choices")
+    if not stream:
+        # Missing or malformed choices are reported by the message conversion itself.
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = first.get("message") if isinstance(first, dict) else None
+        if isinstance(message, dict) and _not_text(message, "content"):
+            return "'choices[0].message.content' is not a string"
+        return None
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        return "'choices' is not a list"
+    for number, choice in enumerate(choices):
+        where = f"choices[{number}]"
+        if not isinstance(choice, dict):
+            return f"{where!r} is not an object"
+        if _not_text(choice, "finish_reason"):
+            return f"'{where}.finish_reason' is not a string"
+        delta = choice.get("delta")
+        if delta is None:
+            continue
+        if not isinstance(delta, dict):
+            return f"'{where}.delta' is not an object"
+        if _not_text(delta, "content"):
+            return f"'{where}.delta.content' is not a string"
+        if delta.get("tool_calls") is not None and not isinstance(delta["tool_calls"], list):
+            return f"'{where}.delta.tool_calls' is not a list"
+    return None
 
 
 def _as_text(value: object) -> str | None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from langchain_pathors._messages import wire_problem
 from langchain_pathors._sse import ServerSentEvent
 from langchain_pathors.errors import (
     PathorsError,
@@ -22,7 +23,7 @@ from langchain_pathors.errors import (
     PathorsTimeoutError,
 )
 
-__all__ = ["StreamReader", "wire_problem"]
+__all__ = ["StreamReader"]
 
 # Event types that carry chat-completion chunks; any other type is ignored.
 _DATA_EVENTS = frozenset({"message", "", "chunk"})
@@ -181,55 +182,6 @@ class StreamReader:
                 self._parts.append(delta["content"])
             if choice.get("finish_reason"):
                 self.finished = True
-
-
-_STRING_FIELDS = ("id", "object", "model", "session_id")
-
-
-def _not_text(container: dict[str, Any], key: str) -> bool:
-    value = container.get(key)
-    return value is not None and not isinstance(value, str)
-
-
-def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
-    """What makes a chat.completion (or chunk) body unusable, or None when it is fine.
-
-    Only the types that the conversion to LangChain messages relies on are checked
-    (documented strings are strings, objects are objects); anything else is left alone.
-    A body that fails here would otherwise end in pydantic's ValidationError or an
-    AttributeError instead of a PathorsError.
-    """
-    for key in _STRING_FIELDS:
-        if _not_text(body, key):
-            return f"{key!r} is not a string"
-    choices = body.get("choices")
-    if not stream:
-        # Missing or malformed choices are reported by the message conversion itself.
-        first = choices[0] if isinstance(choices, list) and choices else None
-        message = first.get("message") if isinstance(first, dict) else None
-        if isinstance(message, dict) and _not_text(message, "content"):
-            return "'choices[0].message.content' is not a string"
-        return None
-    if choices is None:
-        return None
-    if not isinstance(choices, list):
-        return "'choices' is not a list"
-    for number, choice in enumerate(choices):
-        where = f"choices[{number}]"
-        if not isinstance(choice, dict):
-            return f"{where!r} is not an object"
-        if _not_text(choice, "finish_reason"):
-            return f"'{where}.finish_reason' is not a string"
-        delta = choice.get("delta")
-        if delta is None:
-            continue
-        if not isinstance(delta, dict):
-            return f"'{where}.delta' is not an object"
-        if _not_text(delta, "content"):
-            return f"'{where}.delta.content' is not a string"
-        if delta.get("tool_calls") is not None and not isinstance(delta["tool_calls"], list):
-            return f"'{where}.delta.tool_calls' is not a list"
-    return None
 
 
 def _event_error_text(event: ServerSentEvent) -> str:
