@@ -153,7 +153,7 @@ async def test_a_task_left_holding_by_an_unclosed_stream_gets_it_after_the_close
             gate.release("s", ticket)
 
     agen = stream()
-    async for _ in agen:  # noqa: B007 - like `async for ... break`: the close is scheduled
+    async for _ in agen:  # like `async for ... break`: the close is only scheduled
         break
     closing = asyncio.ensure_future(agen.aclose())
     ticket = await gate.aacquire("s")  # waits for the close instead of failing

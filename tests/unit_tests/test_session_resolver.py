@@ -231,9 +231,9 @@ def test_a_thread_function_returning_a_bad_id_is_refused() -> None:
 
 @pytest.mark.parametrize("bad", ["a b", "x\r\nInjected: 1", ""])
 def test_invalid_ids_are_refused_from_call_and_history(bad: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="session_id"):
         resolve_session([H], endpoint=ENDPOINT, rules=SessionRules(), call_session_id=bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="session_id"):
         resolve_session([H, reply(bad), H], endpoint=ENDPOINT, rules=SessionRules())
 
 
