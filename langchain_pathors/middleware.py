@@ -68,8 +68,8 @@ class PathorsSessionMiddleware(_Base):
             of the thread may leave out `context=`. `None` or `{}`: no variables.
         session_from_thread: `True` gives a new thread the session
             `lc-thread-<first 32 hex digits of the SHA-256 of the thread id>`; a
-            function maps a thread id to a session id. It is `ChatPathors`'
-            `session_from_thread`, for this agent only. A run without a `thread_id`
+            function maps a thread id to a session id (the derivation of `ChatPathors`'
+            `session_from_thread`, for this agent only). A run without a `thread_id`
             then raises `ValueError`. `False` (the default): a new thread's first model
             call opens a fresh session (generated here when there are variables,
             assigned by the server otherwise).
@@ -119,7 +119,8 @@ class PathorsSessionMiddleware(_Base):
         if not isinstance(session_from_thread, bool) and not callable(session_from_thread):
             msg = "session_from_thread must be True, False or a function of the thread id"
             raise TypeError(msg)
-        self._variables = variables
+        # A copy: the caller's dict may change later; this agent's threads keep these.
+        self._variables = dict(variables) if isinstance(variables, Mapping) else variables
         self._thread_binding = session_from_thread
 
     def __repr__(self) -> str:
