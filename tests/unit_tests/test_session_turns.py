@@ -297,3 +297,23 @@ def test_profile_says_tools_yes_native_structured_output_no_images(fake: FakePat
     assert profile["tool_calling"] is True
     assert profile["structured_output"] is False
     assert profile["image_inputs"] is False
+
+
+# --------------------------------------------------------------------------- traces
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_traces_show_session_and_source_never_variables(fake: FakePathors, mode: str) -> None:
+    from tests.tracing import RunCollector
+
+    tracer = RunCollector()
+    llm = fake.model(session_variables={"userName": "Zelda-Secret-Name"})
+    config: Any = {"callbacks": [tracer]}
+    if mode == "invoke":
+        llm.invoke("Hi", config=config)
+    else:
+        list(llm.stream("Hi", config=config))
+    (run,) = tracer.runs
+    traced = json.dumps(run.model_dump(), default=str)
+    assert "Zelda-Secret-Name" not in traced
+    message = run.outputs["generations"][0][0]["message"]  # type: ignore[index]
+    assert message.response_metadata["session_source"] == "new"
+    assert message.response_metadata["session_id"].startswith("lc-")
