@@ -315,5 +315,6 @@ def test_traces_show_session_and_source_never_variables(fake: FakePathors, mode:
     traced = json.dumps(run.model_dump(), default=str)
     assert "Zelda-Secret-Name" not in traced
     message = run.outputs["generations"][0][0]["message"]  # type: ignore[index]
-    assert message.response_metadata["session_source"] == "new"
-    assert message.response_metadata["session_id"].startswith("lc-")
+    meta = message["kwargs"]["response_metadata"]  # the traced (serialized) reply
+    assert meta["session_source"] == "new"
+    assert meta["session_id"].startswith("lc-")
