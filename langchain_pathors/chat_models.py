@@ -144,8 +144,7 @@ class ChatPathors(ConfigSessionOptions):
     """Extra fields for the request body."""
 
     _client: PathorsClient = PrivateAttr()
-    _turns: SessionTurns = PrivateAttr()
-    _rules: SessionRules = PrivateAttr()
+    _endpoint: Endpoint = PrivateAttr()
 
     @model_validator(mode="before")
     @classmethod
@@ -188,18 +187,15 @@ class ChatPathors(ConfigSessionOptions):
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
         )
-        self._rules = SessionRules(
-            self.session_id,
-            self.session_variables,
-            self.session_from_history,
-            self.session_from_thread,
-        )
-        self._turns = SessionTurns(
-            Endpoint.of(self.base_url, self.project_id or ""),
-            on_fork=self.on_session_fork,
-            concurrency=self.session_concurrency,
-        )
+        self._endpoint = Endpoint.of(self.base_url, self.project_id or "")
         return self
+
+    @property
+    def _turns(self) -> SessionTurns:
+        # Built per call from the fields; the sessions' state itself is per process.
+        return SessionTurns(
+            self._endpoint, on_fork=self.on_session_fork, concurrency=self.session_concurrency
+        )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return pathors_profile()
@@ -297,8 +293,13 @@ class ChatPathors(ConfigSessionOptions):
             stop=stop or self.stop,
             kwargs=kwargs,
             defaults=self._body_defaults(),
-            endpoint=self._turns.endpoint,
-            rules=self._rules,
+            endpoint=self._endpoint,
+            rules=SessionRules(
+                self.session_id,
+                self.session_variables,
+                self.session_from_history,
+                self.session_from_thread,
+            ),
             stream=stream,
         )
 
