@@ -318,3 +318,10 @@ def test_traces_show_session_and_source_never_variables(fake: FakePathors, mode:
     meta = message["kwargs"]["response_metadata"]  # the traced (serialized) reply
     assert meta["session_source"] == "new"
     assert meta["session_id"].startswith("lc-")
+
+
+def test_a_session_setting_changed_after_construction_applies(fake: FakePathors) -> None:
+    llm, history, _ = regenerate_setup(fake)
+    llm.on_session_fork = "allow"
+    llm.invoke(history)
+    assert sent_sessions(fake) == ["s-fork"] * 3
