@@ -70,6 +70,7 @@ class ChatPathors(ConfigSessionOptions):
 
     Example:
         ```python
+        from langchain_core.messages import HumanMessage
         from langchain_pathors import ChatPathors
 
         llm = ChatPathors()  # reads the three environment variables
