@@ -198,10 +198,11 @@ class SessionTurns:
     def _ensure_created(
         self, session_id: str, variables: Variables, create: Create, *, fresh: bool
     ) -> None:
+        digest = created_digest(self.endpoint, session_id, variables)
         if fresh:  # an id nobody else can know yet: no race to guard against
             create(session_id, variables)
+            self.state.created.add(digest)
             return
-        digest = created_digest(self.endpoint, session_id, variables)
         if digest in self.state.created:
             return
         gate_key = ("create", digest)
@@ -238,10 +239,11 @@ class SessionTurns:
     async def _aensure_created(
         self, session_id: str, variables: Variables, create: ACreate, *, fresh: bool
     ) -> None:
+        digest = created_digest(self.endpoint, session_id, variables)
         if fresh:
             await create(session_id, variables)
+            self.state.created.add(digest)
             return
-        digest = created_digest(self.endpoint, session_id, variables)
         if digest in self.state.created:
             return
         gate_key = ("create", digest)
