@@ -325,3 +325,11 @@ def test_a_session_setting_changed_after_construction_applies(fake: FakePathors)
     llm.on_session_fork = "allow"
     llm.invoke(history)
     assert sent_sessions(fake) == ["s-fork"] * 3
+
+
+def test_a_fresh_session_is_not_created_again_when_named_explicitly(fake: FakePathors) -> None:
+    llm = fake.model(session_variables={"a": 1})
+    sid = llm.invoke("Hi").response_metadata["session_id"]
+    llm.invoke("again", session_id=sid, session_variables={"a": 1})
+    assert len(fake.session_requests()) == 1
+    assert sent_sessions(fake) == [sid, sid]
