@@ -1,4 +1,4 @@
-"""A short tour of langchain-pathors: chat, streaming, a session with variables, an agent.
+"""A short tour of langchain-pathors: chat, streaming, a conversation that keeps its session, an agent.
 
 Run it with `make demo` (or `python examples/demo.py`). With `PATHORS_API_KEY` and
 `PATHORS_PROJECT_ID` set, it talks to your Pathors project; otherwise it starts the
@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_pathors import ChatPathors
 from langchain_pathors.emulator import PathorsEmulator
@@ -85,21 +86,24 @@ def tour(llm: ChatPathors, emulator: PathorsEmulator | None) -> None:
 
     heading(
         3,
-        "A session with variables",
-        "create_session(variables=...) stores them on the server, where the pathway can use "
-        "them;\n   the session id goes in each call's X-Session-ID header.",
+        "A conversation in one session, with variables",
+        "The session follows the conversation: the first call creates a session with the\n"
+        "   variables, and each later call finds it in the history. No session id is passed.",
     )
     variables = {"userName": "Ada Lovelace", "plan": "pro"}
-    session = llm.create_session(variables=variables)
-    print(f"   created session {session.session_id}")
-    print(f"   with variables  {variables}")
+    chat = llm.bind(session_variables=variables)  # variables never appear in repr or traces
+    history: list[BaseMessage] = []
     for question in ("Hi there!", "What's on my plan?"):
         print(f"   you:     {question}")
-        reply = llm.invoke(question, session_id=session.session_id)
+        history.append(HumanMessage(question))
+        reply = chat.invoke(history)
+        history.append(reply)
+        meta = reply.response_metadata
         print(f"   pathway: {reply.content}")
-    print(f"   response_metadata['session_id'] = {reply.response_metadata['session_id']!r}")
+        print(f"            (session {meta['session_id']}, chosen from: {meta['session_source']})")
+    session_id = reply.response_metadata["session_id"]
     if emulator is not None:
-        record = emulator.session(session.session_id)
+        record = emulator.session(session_id)
         if record is not None:
             print(f"   the emulator's record: {record.turns} turns, variables {record.variables}")
 
@@ -109,10 +113,13 @@ def tour(llm: ChatPathors, emulator: PathorsEmulator | None) -> None:
         "langchain.agents.create_agent with two tools: the pathway calls them, the agent "
         "runs them,\n   and the pathway answers from their results.",
     )
-    agent = create_agent(llm, [get_weather, celsius_to_fahrenheit])
+    tools = [get_weather, celsius_to_fahrenheit]
+    agent = create_agent(llm, tools, checkpointer=InMemorySaver())
+    thread = {"configurable": {"thread_id": "demo-thread"}}
     question = "What's the weather in 'Paris'? Use get_weather, then celsius_to_fahrenheit for 18."
     print(f"   you:     {question}")
-    result = agent.invoke({"messages": [HumanMessage(question)]})
+    turns_before = len(emulator.turns()) if emulator is not None else 0
+    result = agent.invoke({"messages": [HumanMessage(question)]}, thread)
     for message in result["messages"][1:]:
         if isinstance(message, AIMessage) and message.tool_calls:
             for call in message.tool_calls:
@@ -121,6 +128,10 @@ def tour(llm: ChatPathors, emulator: PathorsEmulator | None) -> None:
             print(f"   tool result: {message.name} -> {message.content}")
         elif isinstance(message, AIMessage):
             print(f"   answer:  {message.content}")
+    if emulator is not None:
+        agent_turns = emulator.turns()[turns_before:]
+        sessions = {turn.session_id for turn in agent_turns}
+        print(f"   the agent's {len(agent_turns)} model calls went to {len(sessions)} session(s)")
     print("\nDone.")
 
 

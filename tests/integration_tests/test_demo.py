@@ -31,11 +31,15 @@ def test_demo_runs_against_the_embedded_emulator(
     out, err = capsys.readouterr()
     assert err == ""
     assert "against the embedded emulator" in out
-    for section in ("1. A chat", "2. A streamed answer", "3. A session", "4. A tool-calling"):
+    for section in ("1. A chat", "2. A streamed answer", "3. A conversation in one session", "4. A tool-calling"):
         assert section in out
     assert "pathway: You said: Hello! What can you do?" in out
     assert "Session variables: userName=Ada Lovelace, plan=pro." in out
     assert "the emulator's record: 2 turns" in out
+    # The conversation keeps its session with no id passed: created once, then found in history.
+    assert "chosen from: new)" in out
+    assert "chosen from: history)" in out
+    assert "the agent's 2 model calls went to 1 session(s)" in out
     assert "tool call:   get_weather({'city': 'Paris'})" in out
     assert "tool call:   celsius_to_fahrenheit({'celsius': 18.0})" in out
     assert "answer:  Tool results: get_weather: 18°C and cloudy in Paris;" in out
