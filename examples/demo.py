@@ -1,4 +1,4 @@
-"""A short tour of langchain-pathors: chat, streaming, a conversation that keeps its session, an agent.
+"""A short tour of langchain-pathors: chat, streaming, a conversation in one session, an agent.
 
 Run it with `make demo` (or `python examples/demo.py`). With `PATHORS_API_KEY` and
 `PATHORS_PROJECT_ID` set, it talks to your Pathors project; otherwise it starts the
