@@ -70,15 +70,14 @@ def summarise_tool_results(messages: list[dict[str, Any]]) -> str:
         'Tool results: get_weather: 72°F, sunny.'
 
     """
-    trailing: list[dict[str, Any]] = []
-    for msg in reversed(messages):
-        if msg.get("role") != "tool":
-            break
-        trailing.insert(0, msg)
+    start = len(messages)
+    while start and messages[start - 1].get("role") == "tool":
+        start -= 1
+    trailing = messages[start:]
     names: dict[str, str] = {}  # tool_call_id -> function name, from assistant turns
     for msg in messages:
-        for call in msg.get("tool_calls") or []:
-            names[str(call.get("id"))] = str(call.get("function", {}).get("name", "tool"))
+        for call in assistant_tool_calls(msg):
+            names[str(call.get("id"))] = str(call["function"].get("name", "tool"))
     parts = []
     for msg in trailing:
         name = msg.get("name") or names.get(str(msg.get("tool_call_id")), "tool")
@@ -166,9 +165,8 @@ def choose_forced_call_after_results(
         for msg in messages:
             if msg.get("role") == "user":
                 called, last_user = set(), message_text(msg)
-            for call in msg.get("tool_calls") or []:
-                if isinstance(call, dict) and isinstance(call.get("function"), dict):
-                    called.add(str(call["function"].get("name")))
+            for call in assistant_tool_calls(msg):
+                called.add(str(call["function"].get("name")))
         mentioned = sorted(
             (match.start(), n) for n in by_name if (match := _mention(n).search(last_user))
         )
@@ -177,6 +175,23 @@ def choose_forced_call_after_results(
     else:
         return []
     return [(name, build_arguments(by_name[name].get("parameters"), summary))]
+
+
+def assistant_tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool calls of an assistant message (the validator checked their shape).
+
+    Only assistant messages carry tool calls; a ``tool_calls`` field on another role is
+    ignored, like any other unknown field.
+
+    Example:
+        >>> assistant_tool_calls({"role": "user", "tool_calls": 5})
+        []
+
+    """
+    if message.get("role") != "assistant":
+        return []
+    calls = message.get("tool_calls")
+    return calls if isinstance(calls, list) else []
 
 
 def _mention(name: str) -> re.Pattern[str]:
