@@ -64,7 +64,10 @@ from langchain_pathors.errors import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "ChatReply",
     "ClientConfig",
     "PathorsClient",

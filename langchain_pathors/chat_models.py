@@ -28,7 +28,13 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from langchain_pathors._client import ClientConfig, PathorsClient
+from langchain_pathors._client import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TOTAL_TIMEOUT,
+    ClientConfig,
+    PathorsClient,
+)
 from langchain_pathors._messages import (
     ChunkConverter,
     chat_result,
@@ -109,6 +115,13 @@ class ChatPathors(BaseChatModel):
     """Request timeout: seconds (connecting gets at most 10 s of it) or an `httpx.Timeout`."""
     stream_idle_timeout: float | None = 120.0
     """Longest wait for stream data while the server sends only keep-alives, in seconds."""
+    total_timeout: float | None = Field(default=DEFAULT_TOTAL_TIMEOUT, gt=0)
+    """Longest one attempt of a non-streamed call may take, from sending to the last byte
+    (and a stream's wait for its response headers), in seconds; `None` for no limit."""
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, gt=0)
+    """Largest answer accepted, in bytes after decompression; bounds a whole stream too."""
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, gt=0)
+    """Largest single stream event (or line) accepted, in bytes."""
     max_retries: int = Field(default=2, ge=0)
     """Retries (not attempts) for requests that are safe to re-send."""
     max_retry_after: float = 60.0
@@ -157,6 +170,9 @@ class ChatPathors(BaseChatModel):
             stream_idle_timeout=self.stream_idle_timeout,
             default_headers=dict(self.default_headers or {}),
             retry=RetryPolicy(max_retries=self.max_retries, max_retry_after=self.max_retry_after),
+            total_timeout=self.total_timeout,
+            max_response_bytes=self.max_response_bytes,
+            max_event_bytes=self.max_event_bytes,
         )
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
