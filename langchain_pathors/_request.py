@@ -14,6 +14,7 @@ import httpx
 from langchain_core.messages import BaseMessage
 
 from langchain_pathors._messages import messages_to_wire
+from langchain_pathors._session_variables import plain_variables
 from langchain_pathors._sessions import validate_session_id
 
 __all__ = ["CALL_OPTIONS", "PreparedCall", "body_params", "http_timeout", "prepare_call"]
@@ -48,7 +49,7 @@ def prepare_call(
     kwargs: Mapping[str, Any],
     defaults: Mapping[str, Any],
     model_session_id: str | None,
-    model_variables: dict[str, Any] | None,
+    model_variables: Mapping[str, Any] | None,
     stream: bool,
 ) -> PreparedCall:
     """Build the call: the per-call session wins, and takes no model-level variables."""
@@ -58,6 +59,8 @@ def prepare_call(
         session_id = model_session_id
         if variables is None:
             variables = model_variables
+    # A SessionVariables (or any mapping) becomes the plain dict the request carries.
+    variables = plain_variables(variables)
     if session_id is not None:
         validate_session_id(session_id)
     elif variables is not None:

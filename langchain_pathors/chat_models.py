@@ -41,8 +41,10 @@ from langchain_pathors._messages import (
     generation_chunk,
     message_from_response,
 )
+from langchain_pathors._redaction import redacts_errors
 from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
+from langchain_pathors._session_variables import hide_session_variables, plain_variables
 from langchain_pathors._sessions import (
     PathorsSession,
     SessionRegistry,
@@ -50,9 +52,16 @@ from langchain_pathors._sessions import (
     validate_project_id,
     validate_session_id,
 )
+from langchain_pathors._settings import (
+    check_settings,
+    validate_without_inputs,
+    warn_if_cleartext,
+)
 from langchain_pathors._tracing import redact_params, retry_hook
 
 if TYPE_CHECKING:  # imported when first used: they load langchain_core.tools and parsers
+    from langchain_core.language_models.chat_models import _ChatModelBinding
+
     from langchain_pathors._structured_output import StructuredOutputMethod
     from langchain_pathors._tools import ToolLike
 
@@ -61,8 +70,6 @@ __all__ = ["ChatPathors"]
 DEFAULT_BASE_URL = "https://app.pathors.com"
 DEFAULT_MODEL_LABEL = "pathway-default"
 DEFAULT_TIMEOUT_SECONDS = 60.0
-# Headers the package sets itself; letting default_headers set them would skip validation.
-_RESERVED_HEADERS = frozenset({"authorization", "x-session-id"})
 
 
 class ChatPathors(BaseChatModel):
@@ -89,7 +96,9 @@ class ChatPathors(BaseChatModel):
     call uses always comes from that call (or the model's own `session_id`).
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     project_id: str | None = Field(default_factory=from_env("PATHORS_PROJECT_ID", default=None))
     """The Pathors project (env `PATHORS_PROJECT_ID`)."""
@@ -140,6 +149,12 @@ class ChatPathors(BaseChatModel):
     _client: PathorsClient = PrivateAttr()
     _sessions: SessionRegistry = PrivateAttr(default_factory=SessionRegistry)
 
+    def __init__(self, **data: Any) -> None:
+        # A bad key raises PathorsAuthenticationError; any other bad setting a
+        # ValidationError that holds no input values (they include the key).
+        validate_without_inputs(super().__init__, data)
+        warn_if_cleartext(self.base_url)
+
     @field_validator("session_id")
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
@@ -152,13 +167,7 @@ class ChatPathors(BaseChatModel):
     @model_validator(mode="after")
     def _build_client(self) -> Self:
         validate_project_id(self.project_id)
-        reserved = _RESERVED_HEADERS & {h.lower() for h in self.default_headers or {}}
-        if reserved:
-            msg = (
-                f"default_headers may not set {', '.join(sorted(reserved))}: "
-                "use api_key= and session_id= instead"
-            )
-            raise ValueError(msg)
+        check_settings(self)
         if self.session_variables is not None and self.session_id is None:
             msg = "session_variables need a session_id (or call create_session(variables=...))"
             raise ValueError(msg)
@@ -299,6 +308,7 @@ class ChatPathors(BaseChatModel):
             )
 
     # ------------------------------------------------------------ generation
+    @redacts_errors
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -309,10 +319,11 @@ class ChatPathors(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         self._ensure_session(call)
         reply = self._client.chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
+            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager, call.variables)
         )
         return chat_result(message_from_response(reply.body, reply.session_id))
 
+    @redacts_errors
     async def _agenerate(
         self,
         messages: list[BaseMessage],
@@ -323,10 +334,11 @@ class ChatPathors(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         await self._aensure_session(call)
         reply = await self._client.achat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
+            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager, call.variables)
         )
         return chat_result(message_from_response(reply.body, reply.session_id))
 
+    @redacts_errors
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -338,7 +350,7 @@ class ChatPathors(BaseChatModel):
         self._ensure_session(call)
         converter: ChunkConverter | None = None
         for item in self._client.stream_chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
+            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager, call.variables)
         ):
             converter = converter or ChunkConverter(item.session_id)
             chunk = generation_chunk(converter, item.data)
@@ -346,6 +358,7 @@ class ChatPathors(BaseChatModel):
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
+    @redacts_errors
     async def _astream(
         self,
         messages: list[BaseMessage],
@@ -357,7 +370,7 @@ class ChatPathors(BaseChatModel):
         await self._aensure_session(call)
         converter: ChunkConverter | None = None
         async for item in self._client.astream_chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
+            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager, call.variables)
         ):
             converter = converter or ChunkConverter(item.session_id)
             chunk = generation_chunk(converter, item.data)
@@ -366,6 +379,7 @@ class ChatPathors(BaseChatModel):
             yield chunk
 
     # ------------------------------------------------------------ sessions
+    @redacts_errors
     def create_session(
         self, session_id: str | None = None, variables: dict[str, Any] | None = None
     ) -> PathorsSession:
@@ -385,9 +399,11 @@ class ChatPathors(BaseChatModel):
             ```
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+        variables = plain_variables(variables)
         body = self._client.create_session(sid, variables)
         return self._remember_session(sid, variables, body)
 
+    @redacts_errors
     async def acreate_session(
         self, session_id: str | None = None, variables: dict[str, Any] | None = None
     ) -> PathorsSession:
@@ -399,6 +415,7 @@ class ChatPathors(BaseChatModel):
             ```
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+        variables = plain_variables(variables)
         body = await self._client.acreate_session(sid, variables)
         return self._remember_session(sid, variables, body)
 
@@ -413,6 +430,10 @@ class ChatPathors(BaseChatModel):
             session_id=returned if isinstance(returned, str) and returned else session_id,
             pathway_id=pathway if isinstance(pathway, str) else None,
         )
+
+    def bind(self, **kwargs: Any) -> _ChatModelBinding:
+        """Fix call arguments; `session_variables` become `SessionVariables` (never shown)."""
+        return super().bind(**hide_session_variables(kwargs))
 
     # ------------------------------------------------------------ tools
     def bind_tools(
@@ -447,7 +468,7 @@ class ChatPathors(BaseChatModel):
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return super().bind(tools=formatted, **kwargs)
+        return self.bind(tools=formatted, **kwargs)
 
     def with_structured_output(
         self,
