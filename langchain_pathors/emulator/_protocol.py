@@ -26,6 +26,12 @@ class JsonErrorH11Protocol(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         """Answer malformed HTTP with JSON, or close when an answer has already begun."""
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and not cycle.response_complete:
+            # The app is already handling this request: from now on its sends are
+            # dropped and its reads see a disconnect, as after a lost connection.
+            cycle.disconnected = True
+            cycle.message_event.set()
         if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             self.transport.close()
             return
@@ -35,7 +41,8 @@ class JsonErrorH11Protocol(H11Protocol):
             (b"connection", b"close"),
         ]
         try:
-            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers)))
+            head = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+            self.transport.write(self.conn.send(head))
             self.transport.write(self.conn.send(h11.Data(data=_BODY)))
             self.transport.write(self.conn.send(h11.EndOfMessage()))
         except h11.LocalProtocolError:  # h11 refuses to answer in this state: just close
