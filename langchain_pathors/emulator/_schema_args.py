@@ -94,6 +94,7 @@ def build_arguments(
     return value if isinstance(value, dict) else {}
 
 
+_COMPOSITION = ("allOf", "anyOf", "oneOf", "$ref")
 _EMPTY: dict[str, Any] = {
     "object": {},
     "array": [],
@@ -203,7 +204,11 @@ class _Filler:
                 *(merged.get("required") or []),
                 *(required if isinstance(required, list) else []),
             ]
-            merged.update({k: v for k, v in part.items() if k not in merged})
+            # A part still unresolved at the depth limit must not bring back its
+            # composition keywords, or a self-referring schema would expand again.
+            merged.update(
+                {k: v for k, v in part.items() if k not in merged and k not in _COMPOSITION}
+            )
             self._nodes_left -= len(merged["properties"]) + len(merged["required"])
         return merged
 
