@@ -66,6 +66,7 @@ class Settings(Protocol):
     default_headers: dict[str, str] | None
     timeout: float | httpx.Timeout | None
     stream_idle_timeout: float | None
+    total_timeout: float | None
     max_retries: int
     max_retry_after: float
 
@@ -88,6 +89,7 @@ def check_settings(settings: Settings) -> None:
     _check_seconds(
         "stream_idle_timeout", settings.stream_idle_timeout, none_means="to wait forever"
     )
+    _check_seconds("total_timeout", settings.total_timeout, none_means="for no limit")
     _check_seconds("max_retry_after", settings.max_retry_after, allow_zero=True)
     if settings.max_retries < 0:
         msg = f"max_retries must be 0 or more (it counts retries), not {settings.max_retries}"

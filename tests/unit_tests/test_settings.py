@@ -264,6 +264,8 @@ def test_https_and_loopback_do_not_warn(url: str) -> None:
         ({"timeout": httpx.Timeout(5.0, connect=0)}, "timeout's connect"),
         ({"stream_idle_timeout": 0}, "stream_idle_timeout must be"),
         ({"stream_idle_timeout": -5}, "None to wait forever"),
+        ({"total_timeout": float("inf")}, "total_timeout must be"),
+        ({"total_timeout": 0}, "greater than 0"),
         ({"max_retries": -1}, "greater than or equal to 0"),
         ({"max_retry_after": -1}, "max_retry_after must be a number of seconds 0 or more"),
         ({"timeout": "soon"}, "valid number"),
