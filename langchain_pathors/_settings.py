@@ -9,6 +9,7 @@ as a `ValidationError` whose inputs `without_inputs` has removed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -180,6 +181,7 @@ def _describe(char: str) -> str:
 
 
 # --------------------------------------------------------------------------- base_url
+@functools.lru_cache(maxsize=64)  # models are often built many times with one URL
 def check_base_url(url: str, *, from_env: bool) -> None:
     """Raise `ValueError` unless `url` is an http(s) server root (a path prefix is fine).
 
