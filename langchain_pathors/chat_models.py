@@ -7,7 +7,7 @@ structured output in `_structured_output`, tracing hygiene in `_tracing`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -52,11 +52,7 @@ from langchain_pathors._sessions import (
     validate_project_id,
     validate_session_id,
 )
-from langchain_pathors._settings import (
-    check_settings,
-    validate_without_inputs,
-    warn_if_cleartext,
-)
+from langchain_pathors._settings import check_settings, validate_without_inputs, warn_if_cleartext
 from langchain_pathors._tracing import redact_params, retry_hook
 
 if TYPE_CHECKING:  # imported when first used: they load langchain_core.tools and parsers
@@ -381,7 +377,7 @@ class ChatPathors(BaseChatModel):
     # ------------------------------------------------------------ sessions
     @redacts_errors
     def create_session(
-        self, session_id: str | None = None, variables: dict[str, Any] | None = None
+        self, session_id: str | None = None, variables: Mapping[str, Any] | None = None
     ) -> PathorsSession:
         """Create a server-side session with variables the pathway can use.
 
@@ -405,7 +401,7 @@ class ChatPathors(BaseChatModel):
 
     @redacts_errors
     async def acreate_session(
-        self, session_id: str | None = None, variables: dict[str, Any] | None = None
+        self, session_id: str | None = None, variables: Mapping[str, Any] | None = None
     ) -> PathorsSession:
         """Async twin of `create_session`.
 
