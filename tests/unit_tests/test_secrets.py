@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import traceback
 from typing import Any
 
 import httpx
@@ -246,3 +247,31 @@ def test_no_live_request_with_the_key_on_the_cause_chain(
     with pytest.raises(PathorsError) as info:
         list(fake.model(max_retries=0).stream("Hi", **session))
     assert authorized_requests(info.value) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "session"),
+    [
+        (httpx.ReadTimeout("timed out"), {"session_id": "s-1"}),
+        (httpx.ConnectError("refused"), {}),
+        (httpx.Response(401, json={"error": "bad key"}), {}),
+    ],
+    ids=["read timeout in a session", "connect error", "401"],
+)
+def test_frame_locals_of_a_raised_error_hold_no_key(
+    fake: FakePathors, sleeps: list[float], reply: Any, session: dict[str, str]
+) -> None:
+    # Error reporters (Sentry, rich, pytest --showlocals) print the locals of every frame
+    # of a traceback: none may hold the key, or a request carrying it.
+    fake.chat = [reply]
+    for call in ("invoke", "stream"):
+        with pytest.raises(PathorsError) as info:
+            llm = fake.model(max_retries=0)
+            if call == "invoke":
+                llm.invoke("Hi", **session)
+            else:
+                list(llm.stream("Hi", **session))
+        shown = "".join(
+            traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+        )
+        assert API_KEY not in shown
