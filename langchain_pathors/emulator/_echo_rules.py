@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from ._schema_args import build_arguments
+from ._schema_args import TextValues, build_arguments
 
 __all__ = [
     "choose_forced_call_after_results",
@@ -123,7 +123,7 @@ def choose_tool_calls(
         chosen = [next(iter(by_name))]
     if not chosen:
         return []
-    rest = re.sub(r"\s+", " ", mentions.without([n for _, n in found])).strip()
+    rest = TextValues(re.sub(r"\s+", " ", mentions.without([n for _, n in found])))
     return [(name, build_arguments(by_name[name].get("parameters"), rest)) for name in chosen]
 
 
@@ -208,29 +208,58 @@ class _Mentions:
         self.text = text
         self.folded = text.translate(_ASCII_FOLD).lower()
 
-    def _pattern(self, name: str) -> re.Pattern[str] | None:
-        parts = [re.escape(p) for p in re.split(r"[_\-\s]+", name.lower()) if p]
-        if not parts:  # a name of only "_" and "-" has no word to mention
-            return None
-        # The look-behind comes after the first literal, so the search can skip ahead.
-        head = f"{parts[0]}(?<![a-z0-9]{parts[0]})"
-        return re.compile(head + "".join(r"[_\-\s]+" + p for p in parts[1:]) + "(?![a-z0-9])")
+    @staticmethod
+    def _words(name: str) -> list[str]:
+        return [re.escape(p) for p in re.split(r"[_\-\s]+", name.lower()) if p]
 
     def first(self, name: str) -> int | None:
-        pattern = self._pattern(name)
-        match = pattern.search(self.folded) if pattern else None
+        words = self._words(name)  # a name of only "_" and "-" has no word to mention
+        match = re.search(_pattern([words]), self.folded) if words else None
         return match.start() if match else None
 
     def without(self, names: list[str]) -> str:
-        """The text with every mention of ``names`` replaced by a space."""
-        patterns = [p for p in map(self._pattern, names) if p is not None]
-        spans = sorted(m.span() for p in patterns for m in p.finditer(self.folded))
+        """The text with every mention of ``names`` replaced by a space.
+
+        One pass over the text for all names; where two names are mentioned at the same
+        place, the first name listed wins (as removing them one name after another does).
+        """
+        words = [w for w in map(self._words, names) if w]
+        if not words:
+            return self.text
         pieces, at = [], 0
-        for start, end in spans:
-            if start >= at:  # overlapping mentions of two names: the first one wins
-                pieces += [self.text[at:start], " "]
-                at = end
+        for match in re.finditer(_pattern(words), self.folded):
+            pieces += [self.text[at : match.start()], " "]
+            at = match.end()
         return "".join([*pieces, self.text[at:]])
+
+
+def _pattern(names: list[list[str]]) -> str:
+    """One regex for the mentions of several names, given as their words, as a trie.
+
+    Names sharing words share their pattern (the regex compiler does not factor
+    alternatives itself), so each place a first word appears is tried once, not once
+    per name. Each first word is a literal followed by its look-behind, so the search
+    skips ahead to it. Alternatives keep the order of ``names``: at one place, the first
+    name listed wins.
+    """
+    heads: dict[str, list[list[str]]] = {}
+    for words in names:
+        heads.setdefault(words[0], []).append(words[1:])
+    return "|".join(f"{w}(?<![a-z0-9]{w}){_rest(rests)}" for w, rests in heads.items())
+
+
+def _rest(rests: list[list[str]]) -> str:
+    options: dict[str, list[list[str]]] = {}  # "" = the name ends here
+    for words in rests:
+        options.setdefault(words[0] if words else "", []).append(words[1:] if words else [])
+    nexts = [f"{word}{_rest(more)}" for word, more in options.items() if word]
+    go_on = rf"[_\-\s]+(?:{'|'.join(nexts)})"  # one separator, then the next words
+    if "" not in options:
+        return go_on
+    if not nexts:
+        return "(?![a-z0-9])"
+    ends_first = next(iter(options)) == ""
+    return f"(?:(?![a-z0-9])|{go_on})" if ends_first else f"(?:{go_on}|(?![a-z0-9]))"
 
 
 def _fmt(value: Any) -> str:

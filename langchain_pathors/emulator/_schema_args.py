@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["build_arguments", "extract_numbers", "extract_quoted"]
+__all__ = ["TextValues", "build_arguments", "extract_numbers", "extract_quoted"]
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 # An opening single quote must not follow a letter, so "What's" is not a quote.
@@ -57,9 +57,59 @@ def extract_quoted(text: str) -> list[str]:
     return [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
 
 
+class TextValues:
+    """The numbers and quoted phrases of a text, found as they are needed.
+
+    One instance can serve several :func:`build_arguments` calls (each starts from the
+    first value again), so a request that calls many tools scans its text once, and
+    only as far as the values used reach.
+
+    Example:
+        >>> values = TextValues("add 2 and 'three'")
+        >>> values.number(0), values.number(1), values.phrase(0)
+        (2.0, None, 'three')
+
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip()
+        self._numbers = _Found(float(m.group(0)) for m in _NUMBER.finditer(text))
+        self._phrases = _Found(
+            next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)
+        )
+
+    def number(self, index: int) -> float | None:
+        """The number at ``index`` in the text, or ``None`` past the last one."""
+        value: float | None = self._numbers.get(index)
+        return value
+
+    def phrase(self, index: int) -> str | None:
+        """The quoted phrase at ``index`` in the text, or ``None`` past the last one."""
+        value: str | None = self._phrases.get(index)
+        return value
+
+
+class _Found:
+    # A lazily extended list over an iterator: values are searched for once, on demand.
+    def __init__(self, values: Iterator[Any]) -> None:
+        self._values: Iterator[Any] = values
+        self._seen: list[Any] = []
+
+    def get(self, index: int) -> Any:
+        while len(self._seen) <= index:
+            value = next(self._values, _NONE)
+            if value is _NONE:
+                return None
+            self._seen.append(value)
+        return self._seen[index]
+
+
+_NONE = object()
+
+
 def build_arguments(
     schema: dict[str, Any] | None,
-    text: str,
+    text: str | TextValues,
     *,
     max_nodes: int = 10_000,
     max_chars: int = 1024 * 1024,
@@ -68,7 +118,8 @@ def build_arguments(
 
     Args:
         schema: The tool's JSON schema (an object schema; ``None`` means no parameters).
-        text: The user's words, with the tool-name mention already removed.
+        text: The user's words, with the tool-name mention already removed (or their
+            :class:`TextValues`, to share one scan between several calls).
         max_nodes: Most schema nodes filled (``$ref`` and ``allOf`` expansions count by
             their size); past it values are left empty (``{}``, ``[]``, ``""``, ``0``),
             so a schema that refers to itself, or expands to millions of values, stays
@@ -89,7 +140,8 @@ def build_arguments(
     """
     if not schema:
         return {}
-    filler = _Filler(schema, text, max_nodes, max_chars)
+    values = text if isinstance(text, TextValues) else TextValues(text)
+    filler = _Filler(schema, values, max_nodes, max_chars)
     value = filler.fill(schema, "arguments", 0)
     return value if isinstance(value, dict) else {}
 
@@ -106,12 +158,13 @@ _EMPTY: dict[str, Any] = {
 
 
 class _Filler:
-    def __init__(self, root: dict[str, Any], text: str, max_nodes: int, max_chars: int) -> None:
+    def __init__(
+        self, root: dict[str, Any], values: TextValues, max_nodes: int, max_chars: int
+    ) -> None:
         self._root = root
-        self._text = text.strip()
-        # Shared iterators: values are consumed in property order across the whole schema.
-        self._numbers: Iterator[float] = iter(extract_numbers(text))
-        self._phrases: Iterator[str] = iter(extract_quoted(text))
+        self._values = values
+        # Values are consumed in property order across the whole schema.
+        self._next_number = self._next_phrase = 0
         self._last_phrase: str | None = None
         self._nodes_left = max_nodes
         self._chars_left = max_chars
@@ -155,7 +208,9 @@ class _Filler:
         return {n: self.fill(props[n], n, depth + 1) for n in names}
 
     def _number(self, schema: dict[str, Any]) -> float:
-        value = next(self._numbers, 0.0)
+        found = self._values.number(self._next_number)
+        self._next_number += 1
+        value = 0.0 if found is None else found
         low, high = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
         if low is not None:
             value = max(value, low)
@@ -164,8 +219,10 @@ class _Filler:
         return value
 
     def _string(self, name: str) -> str:
-        self._last_phrase = next(self._phrases, self._last_phrase)
-        value = self._last_phrase or self._text or name
+        found = self._values.phrase(self._next_phrase)
+        self._next_phrase += 1
+        self._last_phrase = found if found is not None else self._last_phrase
+        value = self._last_phrase or self._values.text or name
         if len(value) > self._chars_left:
             return ""
         self._chars_left -= len(value)

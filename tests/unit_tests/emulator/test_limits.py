@@ -168,3 +168,14 @@ def test_a_pathways_own_chunks_are_sent_as_given():
     with TestClient(emulator.app) as client:
         r = client.post(CHAT, headers=AUTH, json={"messages": [user("x")], "stream": True})
     assert [d["content"] for d in deltas(sse_events(r.text)) if d.get("content")] == chunks
+
+
+def test_many_tools_mentioned_in_one_message_are_all_called_in_order(client: TestClient):
+    # One regex for all names (a trie of their words) must find what one regex per name
+    # found: whole words, any case, "_", "-" and spaces alike, in mention order.
+    names = [f"tool_{i}" for i in range(128)]
+    tools = [{"type": "function", "function": {"name": n, "parameters": {}}} for n in names]
+    text = " then ".join(f"TOOL-{i}" for i in reversed(range(128))) + " and xtool_1 tool_1x"
+    r = client.post(CHAT, headers=AUTH, json={"messages": [user(text)], "tools": tools})
+    calls = r.json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == list(reversed(names))
