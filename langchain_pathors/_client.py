@@ -5,6 +5,11 @@ per event loop (an async client cannot outlive its loop, and users call `asyncio
 more than once). Injected clients are used as they are, and every request still carries
 its own auth header. Redirects are never followed: a POST re-sent to another host would
 carry the key and the session id with it.
+
+This module sends and loops; the rest is elsewhere: `_failures` classifies what went
+wrong, `_retry` alone decides whether to send again, `_responses` reads bodies within
+their caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds
+each attempt in time.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ import httpx
 from pydantic import SecretStr
 
 from langchain_pathors import _deadline
+from langchain_pathors._failures import (
+    SESSION_HEADER,
+    FailureClassifier,
+    outcome_unknown,
+    unreadable,
+    unsendable,
+)
 from langchain_pathors._responses import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -33,7 +45,6 @@ from langchain_pathors._responses import (
     aread_body,
     decode_completion,
     decode_json,
-    error_message,
     is_event_stream,
     raw_chunks,
     read_body,
@@ -42,25 +53,16 @@ from langchain_pathors._retry import (
     CallState,
     Failed,
     Failure,
-    FailureKind,
     RetryPolicy,
     Verdict,
-    kind_of_status,
-    parse_retry_after,
 )
 from langchain_pathors._sessions import validate_project_id
 from langchain_pathors._stream_reader import DEFAULT_MAX_EVENT_BYTES, StreamReader
 from langchain_pathors._version import __version__
 from langchain_pathors.errors import (
-    PathorsAPIStatusError,
     PathorsAuthenticationError,
-    PathorsBadRequestError,
-    PathorsConnectionError,
     PathorsError,
-    PathorsOutcomeUnknownError,
     PathorsResponseError,
-    PathorsTimeoutError,
-    error_class_for_status,
 )
 
 __all__ = [
@@ -86,7 +88,6 @@ DEFAULT_TOTAL_TIMEOUT = 180.0
 # request starts or ends, which made 500 concurrent calls cost 11 s of client CPU with 100
 # kept (2.3 s with 10; benchmarks/). Sequential calls reuse one connection.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=10)
-SESSION_HEADER = "X-Session-ID"
 
 # Retry sleeps go through these names so tests can observe them without patching asyncio.
 _sleep = time.sleep
@@ -173,6 +174,7 @@ class PathorsClient:
         self._unarmed: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._lock = threading.Lock()
         self._secrets = _secrets_of(config)
+        self._failures = FailureClassifier(self._redact, config.total_timeout)
 
     # ----------------------------------------------------------------- clients
     def _sync_client(self) -> httpx.Client:
@@ -275,77 +277,7 @@ class PathorsClient:
             return client.build_request("POST", url, content=content, headers=headers)
         except (UnicodeError, ValueError, httpx.InvalidURL):
             # The exception would quote the offending value, which may be the key.
-            msg = "the request cannot be sent: a header value is not valid HTTP (not ASCII)"
-            raise Failed(Failure(FailureKind.UNSENDABLE, PathorsBadRequestError(msg))) from None
-
-    # ------------------------------------------------------- classifying failures
-    def _transport_failure(self, exc: httpx.TransportError, url: httpx.URL) -> Failure:
-        """Classify an httpx failure before or while the response headers arrived."""
-        where = _host_and_port(url)
-        detail = self._transport_detail(exc)
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            if isinstance(exc, httpx.TimeoutException):
-                error: PathorsError = PathorsTimeoutError(
-                    f"connecting to Pathors at {where} timed out ({detail})"
-                )
-            else:
-                error = PathorsConnectionError(f"could not reach Pathors at {where} ({detail})")
-            return Failure(FailureKind.NOT_SENT, error)
-        if isinstance(exc, httpx.LocalProtocolError):
-            # h11 refused to write the request; its text quotes the offending header.
-            name = type(exc).__name__
-            msg = f"the request to {where} cannot be sent: it is not valid HTTP ({name})"
-            return Failure(FailureKind.UNSENDABLE, PathorsBadRequestError(msg))
-        if isinstance(exc, httpx.TimeoutException):
-            if _deadline.expired():
-                return Failure(FailureKind.TIMED_OUT, self._deadline_error())
-            return Failure(
-                FailureKind.LOST, PathorsTimeoutError(f"request to Pathors timed out ({detail})")
-            )
-        return Failure(
-            FailureKind.LOST,
-            PathorsConnectionError(f"the connection to Pathors at {where} failed ({detail})"),
-        )
-
-    def _deadline_error(self) -> PathorsTimeoutError:
-        return PathorsTimeoutError(
-            f"the answer did not arrive within total_timeout ({self.config.total_timeout}s); "
-            "raise it with ChatPathors(total_timeout=...) if such slow answers are expected"
-        )
-
-    def _stream_transport_failure(self, reader: StreamReader, exc: httpx.TransportError) -> Failure:
-        """Classify an httpx failure while a stream's body was being read."""
-        detail = self._transport_detail(exc)
-        if isinstance(exc, httpx.TimeoutException):
-            message, error_type = f"stream timed out ({detail})", PathorsTimeoutError
-            return reader.failure(message, kind=FailureKind.LOST, error_type=error_type).failure
-        return reader.failure(f"the stream was cut ({detail})", kind=FailureKind.LOST).failure
-
-    def _status_failure(
-        self, response: httpx.Response, content: bytes, truncated: bool, session_id: str | None
-    ) -> Failure:
-        status = response.status_code
-        message = self._redact(error_message(content, truncated, response))
-        error: PathorsError
-        if 300 <= status < 400:
-            error = PathorsAPIStatusError(
-                f"Pathors answered with a redirect, which is not followed "
-                f"(check base_url): {message}",
-                status_code=status,
-            )
-        else:
-            if status == 404:
-                message = (
-                    f"{message}: nothing at {response.request.url.path} "
-                    "(check base_url and project_id)"
-                )
-            error = error_class_for_status(status)(
-                message,
-                status_code=status,
-                session_id=response.headers.get(SESSION_HEADER) or session_id,
-                retry_after=parse_retry_after(response.headers),
-            )
-        return Failure(kind_of_status(status), error, error.retry_after)
+            raise Failed(unsendable()) from None
 
     def _error_decoder(self, response: httpx.Response) -> BodyDecoder:
         return BodyDecoder(
@@ -403,7 +335,7 @@ class PathorsClient:
                 )
                 return RetryEvent(retries_made + 1, delay, error)
         elif verdict is Verdict.OUTCOME_UNKNOWN:
-            raise _outcome_unknown(error, call.session_id) from error
+            raise outcome_unknown(error, call.session_id) from error
         elif verdict is Verdict.RAISE_FINAL:
             error.is_retryable = False
         raise error
@@ -445,16 +377,16 @@ class PathorsClient:
         try:
             response = client.send(request, stream=True, follow_redirects=False)
         except httpx.TransportError as exc:
-            failure = self._transport_failure(exc, url)
+            failure = self._failures.transport(exc, url)
         else:
             if response.is_success:
                 return response
             try:
                 decoder = self._error_decoder(response)
                 content = read_body(response, decoder)
-                failure = self._status_failure(response, content, decoder.truncated, session_id)
+                failure = self._failures.status(response, content, decoder.truncated, session_id)
             except (Failed, httpx.HTTPError):  # unreadable: the status still says enough
-                failure = self._status_failure(response, b"", True, session_id)
+                failure = self._failures.status(response, b"", True, session_id)
             finally:
                 response.close()
         raise Failed(failure)
@@ -473,16 +405,16 @@ class PathorsClient:
         try:
             response = await client.send(request, stream=True, follow_redirects=False)
         except httpx.TransportError as exc:
-            failure = self._transport_failure(exc, url)
+            failure = self._failures.transport(exc, url)
         else:
             if response.is_success:
                 return response
             try:
                 decoder = self._error_decoder(response)
                 content = await aread_body(response, decoder)
-                failure = self._status_failure(response, content, decoder.truncated, session_id)
+                failure = self._failures.status(response, content, decoder.truncated, session_id)
             except (Failed, httpx.HTTPError):
-                failure = self._status_failure(response, b"", True, session_id)
+                failure = self._failures.status(response, b"", True, session_id)
             finally:
                 await response.aclose()
         raise Failed(failure)
@@ -513,9 +445,9 @@ class PathorsClient:
                 except Failed as failed:
                     failure = failed.failure
                 except httpx.TransportError as exc:
-                    failure = self._transport_failure(exc, url)
+                    failure = self._failures.transport(exc, url)
                 except httpx.HTTPError as exc:
-                    failure = _unreadable(exc)
+                    failure = unreadable(exc)
             retries = self._wait_before_retry(retries, failure, call, on_retry)
 
     async def _afetch(
@@ -545,9 +477,9 @@ class PathorsClient:
                 except Failed as failed:
                     failure = failed.failure
                 except httpx.TransportError as exc:
-                    failure = self._transport_failure(exc, url)
+                    failure = self._failures.transport(exc, url)
                 except httpx.HTTPError as exc:
-                    failure = _unreadable(exc)
+                    failure = unreadable(exc)
             retries = await self._await_before_retry(retries, failure, call, on_retry)
 
     # ----------------------------------------------------------------- chat
@@ -613,9 +545,9 @@ class PathorsClient:
                             yield StreamChunk(chunk, header_session)
                         return
                     except httpx.TransportError as exc:
-                        failure = self._stream_transport_failure(reader, exc)
+                        failure = self._failures.stream_transport(reader, exc)
                     except httpx.HTTPError as exc:
-                        failure = _unreadable(exc)
+                        failure = unreadable(exc)
                 finally:
                     response.close()
             except Failed as failed:
@@ -653,9 +585,9 @@ class PathorsClient:
                             yield StreamChunk(chunk, header_session)
                         return
                     except httpx.TransportError as exc:
-                        failure = self._stream_transport_failure(reader, exc)
+                        failure = self._failures.stream_transport(reader, exc)
                     except httpx.HTTPError as exc:
-                        failure = _unreadable(exc)
+                        failure = unreadable(exc)
                 finally:
                     await response.aclose()
             except Failed as failed:
@@ -692,10 +624,6 @@ class PathorsClient:
             decode=self._session_reply(session_id),
         )
         return reply
-
-    def _transport_detail(self, exc: httpx.TransportError) -> str:
-        """The failure's type and text, redacted, for an error message."""
-        return f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
 
     def _redact(self, text: str) -> str:
         """Blank out the key and default header values (a server may echo them back)."""
@@ -754,27 +682,3 @@ def _encode(body: dict[str, Any]) -> bytes:
 def _returned_session(response: httpx.Response) -> str | None:
     value: str | None = response.headers.get(SESSION_HEADER)
     return value
-
-
-def _host_and_port(url: httpx.URL) -> str:
-    port = url.port or (443 if url.scheme == "https" else 80)
-    return f"{url.host}:{port}"
-
-
-def _unreadable(exc: httpx.HTTPError) -> Failure:
-    """Any other httpx failure while reading an answer (its text may quote the request)."""
-    error = PathorsResponseError(
-        f"the answer from Pathors could not be read ({type(exc).__name__})"
-    )
-    return Failure(FailureKind.BAD_ANSWER, error)
-
-
-def _outcome_unknown(error: PathorsError, session_id: str | None) -> PathorsOutcomeUnknownError:
-    """The error for a pinned call that failed after the server may have applied its turn."""
-    return PathorsOutcomeUnknownError(
-        f"{error.message}; the session turn may or may not have been applied, "
-        "so it was not re-sent",
-        session_id=session_id,
-        status_code=error.status_code,
-        partial_text=getattr(error, "partial_text", ""),
-    )
