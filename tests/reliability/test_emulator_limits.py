@@ -125,6 +125,7 @@ def test_many_tools_and_a_long_message_stall_nobody(child: ChildEmulator):
     )
     assert slowest_refused < PING_BOUND_S
     assert slowest < PING_BOUND_S
+    assert peak < 2 * PEAK_BOUND_MB  # a body at the 4 MiB cap, parsed and scanned
 
 
 def test_refused_keys_cost_no_memory(child: ChildEmulator):
