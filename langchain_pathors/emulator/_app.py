@@ -18,7 +18,8 @@ emulator decides as follows (an OpenAI-compatible server is the model):
   keywords of the right type (see ``_schema_check``); at most ``limits.max_tools``
   tools and ``limits.max_stop`` stop sequences.
 * Session endpoint: ``session_id`` missing or empty -> ``"session_id is required"``; not
-  a string of 1-256 characters without control characters -> ``"Missing or invalid
+  a string of 1-256 characters that fits the ``X-Session-ID`` header (no control
+  characters, no white space at either end, ASCII only) -> ``"Missing or invalid
   session_id"``; ``variables`` not an object -> ``"variables must be an object"``.
   Re-creating an existing id replaces its variables and keeps its turn count (and its
   ``created_by``); the response has no ``X-Session-ID`` header (none is documented).

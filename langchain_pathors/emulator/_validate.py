@@ -72,17 +72,24 @@ class SessionInput:
 
 
 def is_valid_session_id(value: Any) -> bool:
-    """A non-empty string of at most 256 characters with no control characters.
+    """1 to 256 characters that can travel back in the ``X-Session-ID`` header.
+
+    So: no control characters, no white space at either end (HTTP trims it), and ASCII
+    only (a header value is bytes, and clients disagree on how to decode others).
 
     Example:
         >>> is_valid_session_id("user-1"), is_valid_session_id("a" + chr(10) + "b")
         (True, False)
+        >>> is_valid_session_id(" user-1"), is_valid_session_id("\u65e5\u672c")
+        (False, False)
 
     """
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_SESSION_ID_LENGTH
         and not _CONTROL.search(value)
+        and value == value.strip(" \t")
+        and value.isascii()
     )
 
 

@@ -153,6 +153,7 @@ NEAR_VALID_CHAT = st.fixed_dictionaries(
         "stop": st.lists(TEXT, max_size=4),
         "response_format": st.sampled_from([{"type": "json_object"}, {"type": "text"}])
         | st.builds(lambda s: {"type": "json_schema", "json_schema": {"schema": s}}, SCHEMA),
+        "session_id": TEXT,  # sent back in a response header: must fit one
     },
 )
 SESSION_BODY = st.fixed_dictionaries(
