@@ -159,7 +159,7 @@ NEAR_VALID_CHAT = st.fixed_dictionaries(
 SESSION_BODY = st.fixed_dictionaries(
     {}, optional={"session_id": TEXT | JSON, "variables": st.dictionaries(TEXT, JSON) | JSON}
 ) | st.fixed_dictionaries(
-    {"session_id": st.text(st.characters(min_codepoint=0x20), min_size=1, max_size=40)},
+    {"session_id": st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1)},
     optional={"variables": st.dictionaries(TEXT, JSON, max_size=4)},
 )
 
