@@ -30,8 +30,8 @@ class EmulatorLimits:
         max_variables_bytes: Largest session ``variables`` object, as compact JSON.
         max_sessions: Sessions kept; past it the least recently used is forgotten (a
             later request for it starts a new session, with no variables).
-        max_session_bytes: Total size of all sessions' variables (compact JSON); past it
-            the least recently used sessions are forgotten.
+        max_session_bytes: Total size of all sessions' variables (characters of compact
+            JSON); past it the least recently used sessions are forgotten.
         max_recorded_requests: Requests kept in ``emulator.requests`` (oldest dropped).
         max_recorded_bytes: Total size of the bodies and headers the request log keeps
             (oldest dropped).
