@@ -185,6 +185,10 @@ async def test_an_oversized_prompt_async_leaves_other_users_served(capped: Patho
     )
     assert isinstance(results[0], PathorsBadRequestError)
     assert [r.content for r in results[1:]] == [f"You said: {text}" for text in small]
+    with pytest.raises(PathorsBadRequestError, match="request body too large"):
+        async for _ in llm.astream(big):
+            pass
+    await llm.aclose()
 
 
 def test_a_chat_app_over_many_sessions_with_a_small_session_store():
