@@ -19,7 +19,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_pathors._session_variables import SessionVariables
     from langchain_pathors._sessions import PathorsSession
+    from langchain_pathors._settings import PathorsInsecureURLWarning
     from langchain_pathors._version import __version__
     from langchain_pathors.chat_models import ChatPathors
     from langchain_pathors.errors import (
@@ -47,6 +49,7 @@ __all__ = [
     "PathorsBadRequestError",
     "PathorsConnectionError",
     "PathorsError",
+    "PathorsInsecureURLWarning",
     "PathorsNotFoundError",
     "PathorsOutcomeUnknownError",
     "PathorsPermissionDeniedError",
@@ -58,13 +61,16 @@ __all__ = [
     "PathorsSessionForkedError",
     "PathorsStreamError",
     "PathorsTimeoutError",
+    "SessionVariables",
     "__version__",
 ]
 
 # Where each public name lives (every name in __all__): the error classes are in `errors`.
 _SOURCES = {name: "langchain_pathors.errors" for name in __all__ if name.endswith("Error")} | {
     "ChatPathors": "langchain_pathors.chat_models",
+    "PathorsInsecureURLWarning": "langchain_pathors._settings",
     "PathorsSession": "langchain_pathors._sessions",
+    "SessionVariables": "langchain_pathors._session_variables",
     "__version__": "langchain_pathors._version",
 }
 

@@ -34,7 +34,11 @@ def generate(
 ) -> ChatResult:
     """Send a non-streaming call in its session's turn."""
     with turns.turn(call.session, client.create_session) as turn:
-        reply = client.chat(call.body, session_id=turn.session_id, on_retry=retry_hook(run_manager))
+        reply = client.chat(
+            call.body,
+            session_id=turn.session_id,
+            on_retry=retry_hook(run_manager, call.session.variables),
+        )
         message = message_from_response(reply.body, reply.session_id)
         turn.stamp(message.response_metadata)
     return chat_result(message)
@@ -49,7 +53,9 @@ async def agenerate(
     """Async twin of `generate`."""
     async with turns.aturn(call.session, client.acreate_session) as turn:
         reply = await client.achat(
-            call.body, session_id=turn.session_id, on_retry=retry_hook(run_manager)
+            call.body,
+            session_id=turn.session_id,
+            on_retry=retry_hook(run_manager, call.session.variables),
         )
         message = message_from_response(reply.body, reply.session_id)
         turn.stamp(message.response_metadata)
@@ -66,7 +72,9 @@ def stream(
     with turns.turn(call.session, client.create_session) as turn:
         converter: ChunkConverter | None = None
         for item in client.stream_chat(
-            call.body, session_id=turn.session_id, on_retry=retry_hook(run_manager)
+            call.body,
+            session_id=turn.session_id,
+            on_retry=retry_hook(run_manager, call.session.variables),
         ):
             converter = converter or ChunkConverter(item.session_id, turn.stamp)
             chunk = generation_chunk(converter, item.data)
@@ -85,7 +93,9 @@ async def astream(
     async with turns.aturn(call.session, client.acreate_session) as turn:
         converter: ChunkConverter | None = None
         async for item in client.astream_chat(
-            call.body, session_id=turn.session_id, on_retry=retry_hook(run_manager)
+            call.body,
+            session_id=turn.session_id,
+            on_retry=retry_hook(run_manager, call.session.variables),
         ):
             converter = converter or ChunkConverter(item.session_id, turn.stamp)
             chunk = generation_chunk(converter, item.data)

@@ -5,6 +5,11 @@ per event loop (an async client cannot outlive its loop, and users call `asyncio
 more than once). Injected clients are used as they are, and every request still carries
 its own auth header. Redirects are never followed: a POST re-sent to another host would
 carry the key and the session id with it.
+
+This module sends and loops; the rest is elsewhere: `_failures` classifies what went
+wrong, `_retry` alone decides whether to send again, `_responses` reads bodies within
+their caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds
+each attempt in time.
 """
 
 from __future__ import annotations
@@ -17,31 +22,54 @@ import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
-from langchain_pathors._messages import wire_problem
-from langchain_pathors._retry import MAY_HAVE_WORKED, RetryPolicy, parse_retry_after
+from langchain_pathors import _deadline
+from langchain_pathors._failures import (
+    SESSION_HEADER,
+    FailureClassifier,
+    outcome_unknown,
+    unreadable,
+    unsendable,
+)
+from langchain_pathors._responses import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ERROR_BODY_BYTES,
+    BodyDecoder,
+    araw_chunks,
+    aread_body,
+    decode_completion,
+    decode_json,
+    is_event_stream,
+    raw_chunks,
+    read_body,
+)
+from langchain_pathors._retry import (
+    CallState,
+    Failed,
+    Failure,
+    RetryPolicy,
+    Verdict,
+)
 from langchain_pathors._sessions import validate_project_id
-from langchain_pathors._sse import aiter_events, iter_events
-from langchain_pathors._stream_reader import StreamReader
+from langchain_pathors._stream_reader import DEFAULT_MAX_EVENT_BYTES, StreamReader
 from langchain_pathors._version import __version__
 from langchain_pathors.errors import (
-    PathorsAPIStatusError,
     PathorsAuthenticationError,
-    PathorsConnectionError,
     PathorsError,
-    PathorsOutcomeUnknownError,
     PathorsResponseError,
-    PathorsTimeoutError,
-    error_class_for_status,
 )
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "ChatReply",
     "ClientConfig",
     "PathorsClient",
@@ -52,12 +80,14 @@ __all__ = [
 logger = logging.getLogger("langchain_pathors")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# One attempt of a non-streamed call, from sending to its last byte (and a stream's wait
+# for its headers): httpx's timeouts are per read, so a server trickling bytes never trips them.
+DEFAULT_TOTAL_TIMEOUT = 180.0
 # Large enough that hundreds of concurrent calls do not queue behind the pool. Few idle
 # connections are kept: httpcore's async pool checks every idle connection whenever a
 # request starts or ends, which made 500 concurrent calls cost 11 s of client CPU with 100
 # kept (2.3 s with 10; benchmarks/). Sequential calls reuse one connection.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=10)
-SESSION_HEADER = "X-Session-ID"
 
 # Retry sleeps go through these names so tests can observe them without patching asyncio.
 _sleep = time.sleep
@@ -102,11 +132,12 @@ class ClientConfig:
     stream_idle_timeout: float | None = None
     default_headers: Mapping[str, str] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
 
-class _Failure(NamedTuple):
-    error: PathorsError
-    retry_after: float | None
+_T = TypeVar("_T")
 
 
 class PathorsClient:
@@ -143,6 +174,7 @@ class PathorsClient:
         self._unarmed: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._lock = threading.Lock()
         self._secrets = _secrets_of(config)
+        self._failures = FailureClassifier(self._redact, config.total_timeout)
 
     # ----------------------------------------------------------------- clients
     def _sync_client(self) -> httpx.Client:
@@ -153,6 +185,7 @@ class PathorsClient:
                 self._client = httpx.Client(
                     timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
                 )
+                _deadline.install(self._client)
             return self._client
 
     def _async_client(self) -> httpx.AsyncClient:
@@ -166,6 +199,7 @@ class PathorsClient:
                 client = httpx.AsyncClient(
                     timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
                 )
+                _deadline.install(client)
                 self._async_clients[loop] = client
                 closer = _close_at_loop_shutdown(client)
                 self._closers[loop] = self._unarmed[loop] = closer
@@ -222,92 +256,105 @@ class PathorsClient:
             "Authorization": f"Bearer {self.config.api_key.get_secret_value()}",
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
+            # Only what `_responses` can decompress within its caps.
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         if session_id is not None:
             headers[SESSION_HEADER] = session_id
         return headers
 
-    def _classify_transport_error(
-        self, exc: httpx.TransportError, *, pinned: bool, session_id: str | None
-    ) -> _Failure:
-        """Map an httpx failure; raise at once when a re-send could repeat a session turn."""
-        never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-        error: PathorsError
-        detail = self._transport_detail(exc)
-        if isinstance(exc, httpx.TimeoutException):
-            error = PathorsTimeoutError(f"request to Pathors timed out ({detail})")
-        else:
-            error = PathorsConnectionError(f"could not reach Pathors ({detail})")
-        if pinned and not never_sent:
-            raise PathorsOutcomeUnknownError(
-                f"{error.message}; the session turn may or may not have been applied, "
-                "so it was not re-sent",
-                session_id=session_id,
-            ) from exc
-        return _Failure(error, None)
+    def _request(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        url: httpx.URL,
+        content: bytes,
+        session_id: str | None,
+        *,
+        stream: bool,
+    ) -> httpx.Request:
+        headers = self._headers(session_id, stream=stream)
+        try:
+            return client.build_request("POST", url, content=content, headers=headers)
+        except (UnicodeError, ValueError, httpx.InvalidURL):
+            # The exception would quote the offending value, which may be the key.
+            raise Failed(unsendable()) from None
 
-    def _status_error(self, response: httpx.Response, session_id: str | None) -> PathorsError:
-        status = response.status_code
-        message = self._redact(_error_message(response))
-        if 300 <= status < 400:
-            return PathorsAPIStatusError(
-                f"Pathors answered with a redirect, which is not followed "
-                f"(check base_url): {message}",
-                status_code=status,
+    def _error_decoder(self, response: httpx.Response) -> BodyDecoder:
+        return BodyDecoder(
+            response.headers.get("content-encoding", ""),
+            ERROR_BODY_BYTES,
+            over_limit=None,  # an error message needs only the start of the body
+            bad_body=PathorsResponseError,
+        )
+
+    def _body_decoder(self, response: httpx.Response, session_id: str | None) -> BodyDecoder:
+        def error(message: str) -> PathorsError:
+            return PathorsResponseError(
+                message, status_code=response.status_code, session_id=session_id
             )
-        return error_class_for_status(status)(
-            message,
-            status_code=status,
-            session_id=response.headers.get(SESSION_HEADER) or session_id,
-            retry_after=parse_retry_after(response.headers),
+
+        return BodyDecoder(
+            response.headers.get("content-encoding", ""),
+            self.config.max_response_bytes,
+            over_limit=lambda text: error(
+                f"{text}; raise it with ChatPathors(max_response_bytes=...) if such large "
+                "answers are expected"
+            ),
+            bad_body=error,
         )
 
-    def _classify_status(
-        self, response: httpx.Response, *, pinned: bool, session_id: str | None
-    ) -> _Failure:
-        """Map an error response; raise at once when it must not be retried."""
-        error = self._status_error(response, session_id)
-        status = response.status_code
-        if pinned and status in MAY_HAVE_WORKED:
-            raise PathorsOutcomeUnknownError(
-                f"{error.message}; the session turn may or may not have been applied, "
-                "so it was not re-sent",
-                session_id=session_id,
-                status_code=status,
-            ) from error
-        if not self.config.retry.status_is_retryable(status, pinned=pinned):
-            raise error
-        return _Failure(error, error.retry_after)
-
-    def _next_retry(self, retry_number: int, failure: _Failure) -> RetryEvent:
-        """The retry to make now, or raise the failure when no retry is allowed."""
-        delay = self.config.retry.delay_for(retry_number, failure.retry_after)
-        if delay is None:
-            raise failure.error
-        logger.info(
-            "Pathors request failed (%s); retry %d of %d in %.2fs",
-            type(failure.error).__name__,
-            retry_number,
-            self.config.retry.max_retries,
-            delay,
+    def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
+        reader = StreamReader(
+            session_id=session_id or _returned_session(response),
+            idle_timeout=self.config.stream_idle_timeout,
+            redact=self._redact,
+            content_encoding=response.headers.get("content-encoding", ""),
+            max_response_bytes=self.config.max_response_bytes,
+            max_event_bytes=self.config.max_event_bytes,
         )
-        return RetryEvent(retry_number, delay, failure.error)
+        content_type = response.headers.get("content-type", "")
+        if not is_event_stream(content_type):
+            shown = content_type or "no content type"
+            raise reader.failure(f"asked for a stream but Pathors answered with {shown!r}")
+        return reader
+
+    # ------------------------------------------------------- acting on the policy
+    def _next_retry(self, retries_made: int, failure: Failure, call: CallState) -> RetryEvent:
+        """The retry to make now, or raise what the retry policy says to raise."""
+        verdict = self.config.retry.verdict(failure.kind, call)
+        error = failure.error
+        if verdict is Verdict.RESEND:
+            delay = self.config.retry.delay_for(retries_made + 1, failure.retry_after)
+            if delay is not None:
+                logger.info(
+                    "Pathors request failed (%s); retry %d of %d in %.2fs",
+                    type(error).__name__,
+                    retries_made + 1,
+                    self.config.retry.max_retries,
+                    delay,
+                )
+                return RetryEvent(retries_made + 1, delay, error)
+        elif verdict is Verdict.OUTCOME_UNKNOWN:
+            raise outcome_unknown(error, call.session_id) from error
+        elif verdict is Verdict.RAISE_FINAL:
+            error.is_retryable = False
+        raise error
 
     def _wait_before_retry(
-        self, retries_made: int, failure: _Failure, on_retry: OnRetry | None
+        self, retries_made: int, failure: Failure, call: CallState, on_retry: OnRetry | None
     ) -> int:
         """Tell the hook and sleep before the next retry (or raise); return the retry count."""
-        event = self._next_retry(retries_made + 1, failure)
+        event = self._next_retry(retries_made, failure, call)
         if on_retry is not None:
             on_retry(event)
         _sleep(event.delay)
         return event.retry_number
 
     async def _await_before_retry(
-        self, retries_made: int, failure: _Failure, on_retry: OnRetry | None
+        self, retries_made: int, failure: Failure, call: CallState, on_retry: OnRetry | None
     ) -> int:
         """Async twin of `_wait_before_retry`; an awaitable from the hook is awaited."""
-        event = self._next_retry(retries_made + 1, failure)
+        event = self._next_retry(retries_made, failure, call)
         if on_retry is not None:
             outcome = on_retry(event)
             if inspect.isawaitable(outcome):
@@ -315,221 +362,268 @@ class PathorsClient:
         await _async_sleep(event.delay)
         return event.retry_number
 
-    def _send(
+    # ------------------------------------------------------------- one attempt
+    def _open(
         self,
+        client: httpx.Client,
         url: httpx.URL,
-        body: dict[str, Any],
-        *,
+        content: bytes,
         session_id: str | None,
+        *,
         stream: bool,
-        on_retry: OnRetry | None,
-        retry_number: int = 0,
-    ) -> tuple[httpx.Response, int]:
-        """Send until a 2xx arrives; return it and the number of retries made so far."""
-        client = self._sync_client()
-        pinned = session_id is not None
-        content = _encode(body)
-        while True:
-            request = client.build_request(
-                "POST", url, content=content, headers=self._headers(session_id, stream=stream)
-            )
+    ) -> httpx.Response:
+        """Send once; return a 2xx response with its body unread, or raise `Failed`."""
+        request = self._request(client, url, content, session_id, stream=stream)
+        try:
+            response = client.send(request, stream=True, follow_redirects=False)
+        except httpx.TransportError as exc:
+            failure = self._failures.transport(exc, url)
+        else:
+            if response.is_success:
+                return response
             try:
-                response = client.send(request, stream=stream, follow_redirects=False)
-            except httpx.TransportError as exc:
-                failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
-            else:
-                if response.is_success:
-                    return response, retry_number
-                try:
-                    response.read()
-                finally:
-                    response.close()
-                failure = self._classify_status(response, pinned=pinned, session_id=session_id)
-            retry_number = self._wait_before_retry(retry_number, failure, on_retry)
+                decoder = self._error_decoder(response)
+                content = read_body(response, decoder)
+                failure = self._failures.status(response, content, decoder.truncated, session_id)
+            except (Failed, httpx.HTTPError):  # unreadable: the status still says enough
+                failure = self._failures.status(response, b"", True, session_id)
+            finally:
+                response.close()
+        raise Failed(failure)
 
-    async def _asend(
+    async def _aopen(
+        self,
+        client: httpx.AsyncClient,
+        url: httpx.URL,
+        content: bytes,
+        session_id: str | None,
+        *,
+        stream: bool,
+    ) -> httpx.Response:
+        """Async twin of `_open`."""
+        request = self._request(client, url, content, session_id, stream=stream)
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False)
+        except httpx.TransportError as exc:
+            failure = self._failures.transport(exc, url)
+        else:
+            if response.is_success:
+                return response
+            try:
+                decoder = self._error_decoder(response)
+                content = await aread_body(response, decoder)
+                failure = self._failures.status(response, content, decoder.truncated, session_id)
+            except (Failed, httpx.HTTPError):
+                failure = self._failures.status(response, b"", True, session_id)
+            finally:
+                await response.aclose()
+        raise Failed(failure)
+
+    def _fetch(
         self,
         url: httpx.URL,
         body: dict[str, Any],
         *,
         session_id: str | None,
-        stream: bool,
         on_retry: OnRetry | None,
-        retry_number: int = 0,
-    ) -> tuple[httpx.Response, int]:
-        """Send until a 2xx arrives; return it and the number of retries made so far."""
+        decode: Callable[[bytes, int], _T],
+    ) -> tuple[_T, httpx.Response]:
+        """A non-streamed call: send and read within total_timeout, retried per the policy."""
+        client = self._sync_client()
+        content = _encode(body)
+        call = CallState(session_id)
+        retries = 0
+        while True:
+            with _deadline.deadline(self.config.total_timeout):
+                try:
+                    response = self._open(client, url, content, session_id, stream=False)
+                    try:
+                        raw = read_body(response, self._body_decoder(response, session_id))
+                    finally:
+                        response.close()
+                    return decode(raw, response.status_code), response
+                except Failed as failed:
+                    failure = failed.failure
+                except httpx.TransportError as exc:
+                    failure = self._failures.transport(exc, url)
+                except httpx.HTTPError as exc:
+                    failure = unreadable(exc)
+            retries = self._wait_before_retry(retries, failure, call, on_retry)
+
+    async def _afetch(
+        self,
+        url: httpx.URL,
+        body: dict[str, Any],
+        *,
+        session_id: str | None,
+        on_retry: OnRetry | None,
+        decode: Callable[[bytes, int], _T],
+    ) -> tuple[_T, httpx.Response]:
+        """Async twin of `_fetch`."""
         client = self._async_client()
         await self._arm_closer()
-        pinned = session_id is not None
         content = _encode(body)
+        call = CallState(session_id)
+        retries = 0
         while True:
-            request = client.build_request(
-                "POST", url, content=content, headers=self._headers(session_id, stream=stream)
-            )
-            try:
-                response = await client.send(request, stream=stream, follow_redirects=False)
-            except httpx.TransportError as exc:
-                failure = self._classify_transport_error(exc, pinned=pinned, session_id=session_id)
-            else:
-                if response.is_success:
-                    return response, retry_number
+            with _deadline.deadline(self.config.total_timeout):
                 try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                failure = self._classify_status(response, pinned=pinned, session_id=session_id)
-            retry_number = await self._await_before_retry(retry_number, failure, on_retry)
+                    response = await self._aopen(client, url, content, session_id, stream=False)
+                    try:
+                        raw = await aread_body(response, self._body_decoder(response, session_id))
+                    finally:
+                        await response.aclose()
+                    return decode(raw, response.status_code), response
+                except Failed as failed:
+                    failure = failed.failure
+                except httpx.TransportError as exc:
+                    failure = self._failures.transport(exc, url)
+                except httpx.HTTPError as exc:
+                    failure = unreadable(exc)
+            retries = await self._await_before_retry(retries, failure, call, on_retry)
 
     # ----------------------------------------------------------------- chat
+    def _completion(self, session_id: str | None) -> Callable[[bytes, int], dict[str, Any]]:
+        return lambda raw, status: decode_completion(raw, status, session_id, self._redact)
+
     def chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """POST a non-streaming chat completion."""
-        response, _ = self._send(
-            self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
+        reply, response = self._fetch(
+            self.chat_url,
+            body,
+            session_id=session_id,
+            on_retry=on_retry,
+            decode=self._completion(session_id),
         )
-        return ChatReply(
-            _decode_completion(response, session_id, self._redact), _returned_session(response)
-        )
+        return ChatReply(reply, _returned_session(response))
 
     async def achat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """Async twin of `chat`."""
-        response, _ = await self._asend(
-            self.chat_url, body, session_id=session_id, stream=False, on_retry=on_retry
+        reply, response = await self._afetch(
+            self.chat_url,
+            body,
+            session_id=session_id,
+            on_retry=on_retry,
+            decode=self._completion(session_id),
         )
-        return ChatReply(
-            _decode_completion(response, session_id, self._redact), _returned_session(response)
-        )
+        return ChatReply(reply, _returned_session(response))
 
     def stream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> Iterator[StreamChunk]:
         """POST a streaming chat completion and yield its chunks.
 
-        Retries happen only before the first chunk; once a chunk has been yielded a failure
-        raises (the caller has already shown it to someone). A connection cut or read
-        timeout before the first chunk is retried like any request with no session.
+        Whether a failure is re-sent is the retry policy's call (`CallState.delivered`
+        tells it whether a chunk has already reached the caller). The wait for the
+        response headers is bounded by total_timeout; after that, each read by the HTTP
+        timeout, progress by stream_idle_timeout and the whole reply by max_response_bytes.
         """
-        retry_number = 0
+        client = self._sync_client()
+        content = _encode(body)
+        retries = 0
         while True:
-            response, retry_number = self._send(
-                self.chat_url,
-                body,
-                session_id=session_id,
-                stream=True,
-                on_retry=on_retry,
-                retry_number=retry_number,
-            )
-            header_session = _returned_session(response)
-            reader = self._reader(response, session_id)
-            yielded = False
+            delivered = False
             try:
-                _require_event_stream(response, reader)
-                for event in iter_events(response.iter_bytes()):
-                    chunk = reader.on_event(event)
-                    if chunk is not None:
-                        yielded = True
-                        yield StreamChunk(chunk, header_session)
-                    elif reader.done:
+                with _deadline.deadline(self.config.total_timeout):
+                    response = self._open(client, self.chat_url, content, session_id, stream=True)
+                try:
+                    header_session = _returned_session(response)
+                    reader = self._reader(response, session_id)
+                    try:
+                        for raw in raw_chunks(response):
+                            for chunk in reader.feed(raw):
+                                delivered = True
+                                yield StreamChunk(chunk, header_session)
+                            if reader.done:
+                                return
+                        for chunk in reader.finish():
+                            delivered = True
+                            yield StreamChunk(chunk, header_session)
                         return
-                reader.on_end()
-                return
-            except httpx.TransportError as exc:
-                failure = self._stream_failure(reader, exc, yielded=yielded)
-            finally:
-                response.close()
-            retry_number = self._wait_before_retry(retry_number, failure, on_retry)
+                    except httpx.TransportError as exc:
+                        failure = self._failures.stream_transport(reader, exc)
+                    except httpx.HTTPError as exc:
+                        failure = unreadable(exc)
+                finally:
+                    response.close()
+            except Failed as failed:
+                failure = failed.failure
+            call = CallState(session_id, streamed=True, delivered=delivered)
+            retries = self._wait_before_retry(retries, failure, call, on_retry)
 
     async def astream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> AsyncIterator[StreamChunk]:
         """Async twin of `stream_chat`."""
-        retry_number = 0
+        client = self._async_client()
+        await self._arm_closer()
+        content = _encode(body)
+        retries = 0
         while True:
-            response, retry_number = await self._asend(
-                self.chat_url,
-                body,
-                session_id=session_id,
-                stream=True,
-                on_retry=on_retry,
-                retry_number=retry_number,
-            )
-            header_session = _returned_session(response)
-            reader = self._reader(response, session_id)
-            yielded = False
+            delivered = False
             try:
-                _require_event_stream(response, reader)
-                async for event in aiter_events(response.aiter_bytes()):
-                    chunk = reader.on_event(event)
-                    if chunk is not None:
-                        yielded = True
-                        yield StreamChunk(chunk, header_session)
-                    elif reader.done:
+                with _deadline.deadline(self.config.total_timeout):
+                    response = await self._aopen(
+                        client, self.chat_url, content, session_id, stream=True
+                    )
+                try:
+                    header_session = _returned_session(response)
+                    reader = self._reader(response, session_id)
+                    try:
+                        async for raw in araw_chunks(response):
+                            for chunk in reader.feed(raw):
+                                delivered = True
+                                yield StreamChunk(chunk, header_session)
+                            if reader.done:
+                                return
+                        for chunk in reader.finish():
+                            delivered = True
+                            yield StreamChunk(chunk, header_session)
                         return
-                reader.on_end()
-                return
-            except httpx.TransportError as exc:
-                failure = self._stream_failure(reader, exc, yielded=yielded)
-            finally:
-                await response.aclose()
-            retry_number = await self._await_before_retry(retry_number, failure, on_retry)
-
-    def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
-        return StreamReader(
-            session_id=session_id or _returned_session(response),
-            pinned=session_id is not None,
-            idle_timeout=self.config.stream_idle_timeout,
-            redact=self._redact,
-        )
-
-    def _stream_failure(
-        self, reader: StreamReader, exc: httpx.TransportError, *, yielded: bool
-    ) -> _Failure:
-        """A transport failure mid-stream: raise it, unless a fresh attempt is harmless.
-
-        It is when nothing has been yielded yet and the call is not pinned to a session
-        (the server gives each attempt a new session).
-        """
-        error = self._stream_transport_error(reader, exc)
-        error.__cause__ = exc
-        if yielded or reader.pinned:
-            raise error
-        return _Failure(error, None)
-
-    def _stream_transport_error(
-        self, reader: StreamReader, exc: httpx.TransportError
-    ) -> PathorsError:
-        detail = self._transport_detail(exc)
-        if isinstance(exc, httpx.TimeoutException):
-            return reader.failure(f"stream timed out ({detail})", error_type=PathorsTimeoutError)
-        return reader.failure(f"the stream was cut ({detail})")
+                    except httpx.TransportError as exc:
+                        failure = self._failures.stream_transport(reader, exc)
+                    except httpx.HTTPError as exc:
+                        failure = unreadable(exc)
+                finally:
+                    await response.aclose()
+            except Failed as failed:
+                failure = failed.failure
+            call = CallState(session_id, streamed=True, delivered=delivered)
+            retries = await self._await_before_retry(retries, failure, call, on_retry)
 
     # ----------------------------------------------------------------- sessions
+    def _session_reply(self, session_id: str) -> Callable[[bytes, int], dict[str, Any]]:
+        return lambda raw, status: decode_json(raw, status, session_id, self._redact)
+
     def create_session(
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """POST to the session endpoint. Safe to retry: creating a session is idempotent."""
-        body = _session_body(session_id, variables)
-        response, _ = self._send(
-            self.session_url, body, session_id=None, stream=False, on_retry=None
+        reply, _ = self._fetch(
+            self.session_url,
+            _session_body(session_id, variables),
+            session_id=None,
+            on_retry=None,
+            decode=self._session_reply(session_id),
         )
-        return _decode_json(response, session_id, self._redact)
+        return reply
 
     async def acreate_session(
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """Async twin of `create_session`."""
-        body = _session_body(session_id, variables)
-        response, _ = await self._asend(
-            self.session_url, body, session_id=None, stream=False, on_retry=None
+        reply, _ = await self._afetch(
+            self.session_url,
+            _session_body(session_id, variables),
+            session_id=None,
+            on_retry=None,
+            decode=self._session_reply(session_id),
         )
-        return _decode_json(response, session_id, self._redact)
-
-    def _transport_detail(self, exc: httpx.TransportError) -> str:
-        """The failure's type and text, redacted, for an error message."""
-        return f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+        return reply
 
     def _redact(self, text: str) -> str:
         """Blank out the key and default header values (a server may echo them back)."""
@@ -570,13 +664,6 @@ def _secrets_of(config: ClientConfig) -> list[str]:
     return sorted(secrets, key=len, reverse=True)
 
 
-def _require_event_stream(response: httpx.Response, reader: StreamReader) -> None:
-    content_type = response.headers.get("content-type", "")
-    if not content_type.startswith("text/event-stream"):
-        shown = content_type or "no content type"
-        raise reader.failure(f"asked for a stream but Pathors answered with {shown!r}")
-
-
 def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[str, Any]:
     body: dict[str, Any] = {"session_id": session_id}
     if variables is not None:
@@ -595,56 +682,3 @@ def _encode(body: dict[str, Any]) -> bytes:
 def _returned_session(response: httpx.Response) -> str | None:
     value: str | None = response.headers.get(SESSION_HEADER)
     return value
-
-
-def _decode_json(
-    response: httpx.Response, session_id: str | None, redact: Callable[[str], str]
-) -> dict[str, Any]:
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        snippet = redact(response.content[:200].decode("utf-8", errors="replace"))
-        msg = f"Pathors answered {response.status_code} with a body that is not JSON: {snippet!r}"
-        raise PathorsResponseError(
-            msg, status_code=response.status_code, session_id=session_id
-        ) from None
-    if not isinstance(body, dict):
-        msg = f"Pathors answered with JSON that is not an object: {type(body).__name__}"
-        raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
-    return body
-
-
-def _decode_completion(
-    response: httpx.Response, session_id: str | None, redact: Callable[[str], str]
-) -> dict[str, Any]:
-    """The JSON body of a chat completion, with the types the conversion relies on.
-
-    In a session the server has applied the turn before answering, so a malformed answer
-    is marked not retryable: LangChain's retry helpers would otherwise repeat the turn.
-    """
-    try:
-        body = _decode_json(response, session_id, redact)
-        problem = wire_problem(body, stream=False)
-        if problem is not None:
-            msg = f"Pathors answered with a malformed chat completion ({problem})"
-            raise PathorsResponseError(msg, status_code=response.status_code, session_id=session_id)
-    except PathorsResponseError as error:
-        if session_id is not None:
-            error.is_retryable = False
-        raise
-    return body
-
-
-def _error_message(response: httpx.Response) -> str:
-    """The server's `{"error": ...}` text, else a short description of the body."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):
-        body = None
-    if isinstance(body, dict) and "error" in body:
-        error = body["error"]
-        if isinstance(error, dict):
-            error = error.get("message") or json.dumps(error)
-        return str(error)
-    text = response.content[:200].decode("utf-8", errors="replace").strip()
-    return text or response.reason_phrase or f"HTTP {response.status_code}"

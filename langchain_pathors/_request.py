@@ -22,6 +22,7 @@ from langchain_pathors._session_resolver import (
     SessionRules,
     resolve_session,
 )
+from langchain_pathors._session_variables import plain_variables
 
 __all__ = [
     "CALL_OPTIONS",
@@ -74,7 +75,8 @@ def prepare_call(
         endpoint=endpoint,
         rules=rules,
         call_session_id=kwargs.get("session_id"),
-        call_variables=kwargs.get("session_variables"),
+        # A SessionVariables (or any mapping) becomes the plain dict the request carries.
+        call_variables=plain_variables(kwargs.get("session_variables")),
         thread_id=thread_id,
     )
     body: dict[str, Any] = {"messages": messages_to_wire(messages), "stream": stream}

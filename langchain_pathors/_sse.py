@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
+__all__ = ["SSEDecoder", "SSELimitError", "ServerSentEvent", "aiter_events", "iter_events"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -28,17 +28,36 @@ class ServerSentEvent:
     comment: bool = False
 
 
+class SSELimitError(ValueError):
+    """A line or an event is longer than the decoder's `max_event_bytes`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an event or line is longer than {limit} bytes")
+        self.limit = limit
+
+
 class SSEDecoder:
     """Feed bytes in any chunking with `feed`; call `close` at end of stream.
 
     Comment lines are reported as `ServerSentEvent(comment=True)` events so callers can
     observe keep-alives (for idle timeouts) without treating them as data.
+
+    Linear in its input: each byte is scanned once, and a line split over many chunks is
+    kept as a list of pieces, joined once when its end arrives.
+
+    Args:
+        max_event_bytes: Longest line, and most bytes of field lines in one event, before
+            `SSELimitError` is raised; None for no limit.
     """
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        self._limit = max_event_bytes
+        self._head = b""  # the first bytes, until it is known whether they are a BOM
         self._started = False
         self._pending_cr = False
+        self._partial: list[bytes] = []  # the current line's bytes so far
+        self._partial_size = 0
+        self._event_size = 0
         self._data: list[str] = []
         self._event = ""
         self._id: str | None = None
@@ -48,11 +67,11 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode a chunk of bytes; return the events it completes."""
         if not self._started:
-            self._buffer += chunk
-            if len(self._buffer) < len(_BOM) and _BOM.startswith(self._buffer):
+            self._head += chunk
+            if len(self._head) < len(_BOM) and _BOM.startswith(self._head):
                 return []  # could still be a BOM split across chunks
             self._started = True
-            chunk, self._buffer = self._buffer.removeprefix(_BOM), b""
+            chunk, self._head = self._head.removeprefix(_BOM), b""
         if self._pending_cr and chunk:
             # A CR ended the previous chunk: a LF starting this one belongs to it (CRLF).
             # An empty chunk says nothing yet, so the CR stays pending through it.
@@ -60,15 +79,20 @@ class SSEDecoder:
             if chunk.startswith(b"\n"):
                 chunk = chunk[1:]
         events: list[ServerSentEvent] = []
-        data = self._buffer + chunk
         start = 0
-        length = len(data)
+        length = len(chunk)
+        # Next LF and CR at or after `start`, each searched again only once passed, so
+        # a chunk of many short lines (or only CRs) is still scanned once.
+        lf = chunk.find(b"\n")
+        cr = chunk.find(b"\r")
         while True:
-            lf = data.find(b"\n", start)
-            cr = data.find(b"\r", start, lf if lf != -1 else length)
-            if cr != -1:
+            if -1 < lf < start:
+                lf = chunk.find(b"\n", start)
+            if -1 < cr < start:
+                cr = chunk.find(b"\r", start)
+            if cr != -1 and (lf == -1 or cr < lf):
                 end, nxt = cr, cr + 1
-                if nxt < length and data[nxt] == 0x0A:
+                if nxt < length and chunk[nxt] == 0x0A:
                     nxt += 1
                 elif nxt == length:
                     self._pending_cr = True
@@ -76,28 +100,49 @@ class SSEDecoder:
                 end, nxt = lf, lf + 1
             else:
                 break
-            event = self._line(data[start:end].decode("utf-8", errors="replace"))
+            line = chunk[start:end]
+            if self._partial:
+                line = b"".join([*self._partial, line])
+                self._partial, self._partial_size = [], 0
+            event = self._raw_line(line)
             if event is not None:
                 events.append(event)
             start = nxt
-        self._buffer = data[start:]
+        if start < length:
+            rest = chunk[start:]
+            self._partial_size += len(rest)
+            self._check(self._partial_size)
+            self._partial.append(rest)
         return events
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: dispatch an unterminated last line and a pending event."""
         events: list[ServerSentEvent] = []
-        if self._buffer and not self._started:
+        if self._head and not self._started:
             self._started = True
-            self._buffer = self._buffer.removeprefix(_BOM)
-        if self._buffer:
-            event = self._line(self._buffer.decode("utf-8", errors="replace"))
-            self._buffer = b""
+            self._partial = [self._head.removeprefix(_BOM)]
+            self._head = b""
+        line = b"".join(self._partial)
+        self._partial, self._partial_size = [], 0
+        if line:
+            event = self._raw_line(line)
             if event is not None:
                 events.append(event)
         event = self._line("")
         if event is not None:
             events.append(event)
         return events
+
+    def _check(self, size: int) -> None:
+        if self._limit is not None and size > self._limit:
+            raise SSELimitError(self._limit)
+
+    def _raw_line(self, line: bytes) -> ServerSentEvent | None:
+        self._check(len(line))
+        if line and not line.startswith(b":"):
+            self._event_size += len(line)
+            self._check(self._event_size)
+        return self._line(line.decode("utf-8", errors="replace"))
 
     def _line(self, line: str) -> ServerSentEvent | None:
         if not line:
@@ -125,6 +170,7 @@ class SSEDecoder:
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
+        self._event_size = 0
         if not self._has_fields:
             return None
         has_data = bool(self._data)

@@ -1,9 +1,12 @@
-"""Turns a chat-completions SSE stream into validated chunk dicts.
+"""Turns a chat-completions SSE response body into validated chunk dicts.
 
-It knows when an answer is complete (a `finish_reason` arrived, or `data: [DONE]`), and
-turns every way a stream can go wrong into a typed error that keeps the text received so
-far: an `{"error": ...}` event, data that is not JSON, an end before the answer finished,
-or a server that keeps the connection alive with comments but sends no data.
+It undoes the body's `Content-Encoding` within `max_response_bytes`, splits it into
+events within `max_event_bytes`, knows when an answer is complete (a `finish_reason`
+arrived, or `data: [DONE]`), and turns every way a stream can go wrong into a classified
+failure whose error keeps the text received so far: an `{"error": ...}` event, data that
+is not JSON, an end before the answer finished, a size cap passed, or a server that keeps
+the connection busy without making progress. Whether a failure is re-sent, or becomes an
+"outcome unknown" error, is the retry policy's decision, not the reader's.
 """
 
 from __future__ import annotations
@@ -15,56 +18,107 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_pathors._messages import wire_problem
-from langchain_pathors._sse import ServerSentEvent
-from langchain_pathors.errors import (
-    PathorsError,
-    PathorsOutcomeUnknownError,
-    PathorsStreamError,
-    PathorsTimeoutError,
-)
+from langchain_pathors._responses import DEFAULT_MAX_RESPONSE_BYTES, BodyDecoder
+from langchain_pathors._retry import Failed, Failure, FailureKind
+from langchain_pathors._sse import ServerSentEvent, SSEDecoder, SSELimitError
+from langchain_pathors.errors import PathorsError, PathorsStreamError, PathorsTimeoutError
 
-__all__ = ["StreamReader"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "StreamReader"]
+
+DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024
 
 # Event types that carry chat-completion chunks; any other type is ignored.
 _DATA_EVENTS = frozenset({"message", "", "chunk"})
 
 
 class StreamReader:
-    """State of one stream. Call `on_event` per SSE event, then `on_end` at its end.
+    """State of one streamed reply. Call `feed` per raw body chunk, then `finish` at its end.
 
     Args:
         session_id: The session the call is pinned to (None when the server assigns one).
-        pinned: Whether a failure must be reported as "outcome unknown".
-        idle_timeout: Longest gap between data events, keep-alive comments notwithstanding.
+        idle_timeout: Longest time without progress (new content, tool-call data or a
+            finish) while the server sends keep-alives, empty deltas or nothing useful.
         redact: Blanks secrets out of error messages (the server's text may echo them).
+        content_encoding: The response's `Content-Encoding` header.
+        max_response_bytes: Most bytes, after decompression, the whole reply may have.
+        max_event_bytes: Longest line, and most bytes of one event.
     """
 
     def __init__(
         self,
         *,
         session_id: str | None,
-        pinned: bool,
         idle_timeout: float | None,
         redact: Callable[[str], str] | None = None,
+        content_encoding: str = "",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ):
         self.session_id = session_id
         self._redact = redact or (lambda text: text)
-        self.pinned = pinned
         self.idle_timeout = idle_timeout
         self.finished = False
         self.done = False
         self.chunks = 0
         self._usage_kinds: dict[str, str] = {}
         self._parts: list[str] = []
-        self._last_data = time.monotonic()
+        self._last_progress = time.monotonic()
+        self._max_event_bytes = max_event_bytes
+        self._sse = SSEDecoder(max_event_bytes)
+        self._body = BodyDecoder(
+            content_encoding,
+            max_response_bytes,
+            over_limit=lambda text: self._error(
+                f"{text}; raise it with ChatPathors(max_response_bytes=...) if such long "
+                "answers are expected"
+            ),
+            bad_body=self._error,
+        )
 
     @property
     def partial_text(self) -> str:
         """The content received so far."""
         return "".join(self._parts)
 
+    def feed(self, raw: bytes) -> list[dict[str, Any]]:
+        """The chunks a piece of the raw body completes; raises `Failed` on any failure."""
+        chunks = self._events(self._body.feed(raw), closing=False)
+        self.check_idle()
+        return chunks
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The body ended: the last chunks, then a truncation unless the answer finished."""
+        chunks = self._events(self._body.finish(), closing=True)
+        if not (self.finished or self.done):
+            raise self.failure(
+                "the stream ended before the answer finished (no finish_reason)",
+                kind=FailureKind.LOST,
+            )
+        return chunks
+
+    def _events(self, pieces: list[bytes], *, closing: bool) -> list[dict[str, Any]]:
+        chunks: list[dict[str, Any]] = []
+        try:
+            events = [e for piece in pieces for e in self._sse.feed(piece)]
+            if closing:
+                events += self._sse.close()
+        except SSELimitError:
+            raise self.failure(
+                f"one stream event is larger than max_event_bytes ({self._max_event_bytes:,} "
+                "bytes); raise it with ChatPathors(max_event_bytes=...) if such events are "
+                "expected",
+                kind=FailureKind.TOO_LARGE,
+            ) from None
+        for event in events:
+            chunk = self.on_event(event)
+            if chunk is not None:
+                chunks.append(chunk)
+            elif self.done:
+                break
+        return chunks
+
     def on_event(self, event: ServerSentEvent) -> dict[str, Any] | None:
-        """Return the chunk an event carries, None for keep-alives, or raise."""
+        """Return the chunk an event carries, None for keep-alives, or raise `Failed`."""
         if event.event == "error":
             raise self.failure(f"Pathors reported an error mid-stream: {_event_error_text(event)}")
         if (
@@ -73,10 +127,9 @@ class StreamReader:
             or (not event.data and event.event == "message")
         ):
             # Keep-alives, and event types we do not know (ignored, as SSE clients do,
-            # whatever their data): neither is answer data, so neither resets the idle clock.
-            self._check_idle()
+            # whatever their data): neither is answer data, so neither is progress.
+            self.check_idle()
             return None
-        self._last_data = time.monotonic()
         if event.data.strip() == "[DONE]":
             if not self.chunks:
                 # An answer with no chunk at all is not an answer (LangChain would raise
@@ -96,44 +149,42 @@ class StreamReader:
         if problem is not None:
             raise self.failure(f"malformed stream event ({problem}): {event.data[:200]!r}")
         self.chunks += 1
-        self._track(chunk)
+        if self._track(chunk):
+            self._last_progress = time.monotonic()
+        else:
+            self.check_idle()
         return chunk
 
-    def on_end(self) -> None:
-        """The body ended: fine after `finish_reason` or `[DONE]`, a truncation otherwise."""
-        if not (self.finished or self.done):
-            raise self.failure("the stream ended before the answer finished (no finish_reason)")
-
     def failure(
-        self, message: str, *, error_type: type[PathorsError] = PathorsStreamError
-    ) -> PathorsError:
-        """The error for a failure now: "outcome unknown" when pinned to a session."""
-        message = self._redact(message)
-        if self.pinned:
-            return PathorsOutcomeUnknownError(
-                f"{message}; the session turn may or may not have been applied, "
-                "so it was not re-sent",
-                session_id=self.session_id,
-                partial_text=self.partial_text,
-            )
-        if error_type is PathorsStreamError:
-            return PathorsStreamError(
-                message, session_id=self.session_id, partial_text=self.partial_text
-            )
-        if error_type is PathorsTimeoutError:
-            return PathorsTimeoutError(
-                message, session_id=self.session_id, partial_text=self.partial_text
-            )
-        return error_type(message, session_id=self.session_id)
+        self,
+        message: str,
+        *,
+        kind: FailureKind = FailureKind.BAD_ANSWER,
+        error_type: type[PathorsStreamError | PathorsTimeoutError] = PathorsStreamError,
+    ) -> Failed:
+        """A failure now, as the signal the client classifies (its error keeps the text)."""
+        return Failed(Failure(kind, self._error(message, error_type=error_type)))
 
-    def _check_idle(self) -> None:
+    def _error(
+        self,
+        message: str,
+        *,
+        error_type: type[PathorsStreamError | PathorsTimeoutError] = PathorsStreamError,
+    ) -> PathorsError:
+        return error_type(
+            self._redact(message), session_id=self.session_id, partial_text=self.partial_text
+        )
+
+    def check_idle(self) -> None:
+        """Raise when the stream has made no progress for longer than the idle timeout."""
         if self.idle_timeout is None:
             return
-        idle = time.monotonic() - self._last_data
+        idle = time.monotonic() - self._last_progress
         if idle > self.idle_timeout:
             raise self.failure(
-                f"no data for {idle:.1f}s (stream_idle_timeout={self.idle_timeout}s); "
-                "the server only sent keep-alives",
+                f"no progress for {idle:.1f}s (stream_idle_timeout={self.idle_timeout}s): "
+                "the server sent only keep-alives, empty chunks or nothing",
+                kind=FailureKind.TIMED_OUT,
                 error_type=PathorsTimeoutError,
             )
 
@@ -168,20 +219,31 @@ class StreamReader:
                 return f"{where!r} changed from one chunk to the next"
         return None
 
-    def _track(self, chunk: dict[str, Any]) -> None:
+    def _track(self, chunk: dict[str, Any]) -> bool:
+        """Note the chunk's text and finish; return whether it is progress.
+
+        Progress is new content, tool-call data or a finish: a server that sends empty
+        deltas forever is as stuck as one that sends keep-alives.
+        """
         if self.session_id is None and isinstance(chunk.get("session_id"), str):
             self.session_id = chunk["session_id"]
         choices = chunk.get("choices")
         if not isinstance(choices, list):
-            return
+            return False
+        progress = False
         for choice in choices:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
-            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-                self._parts.append(delta["content"])
+            if isinstance(delta, dict):
+                if isinstance(delta.get("content"), str) and delta["content"]:
+                    self._parts.append(delta["content"])
+                    progress = True
+                if delta.get("tool_calls"):
+                    progress = True
             if choice.get("finish_reason"):
-                self.finished = True
+                self.finished = progress = True
+        return progress
 
 
 def _event_error_text(event: ServerSentEvent) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from langchain_pathors._redaction import Redactor, scrub_error, variable_values
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,7 +31,7 @@ def redact_params(params: dict[str, Any]) -> dict[str, Any]:
     """Drop secret values from invocation params; record only which variables were set."""
     clean = {k: v for k, v in params.items() if k not in SECRET_PARAMS}
     variables = params.get("session_variables")
-    if isinstance(variables, dict):
+    if isinstance(variables, Mapping):
         clean["session_variable_names"] = sorted(str(k) for k in variables)
     return clean
 
@@ -63,12 +66,19 @@ def _retry_state(event: RetryEvent) -> Any:
 
 def retry_hook(
     run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+    variables: Mapping[str, Any] | None = None,
 ) -> OnRetry | None:
-    """A client `on_retry` hook that reports each retry to the run's callbacks."""
+    """A client `on_retry` hook that reports each retry to the run's callbacks.
+
+    The error it reports has the values of the call's session `variables` blanked out
+    (a server may echo them back); the client has already blanked out the key.
+    """
     if run_manager is None:
         return None
 
     def hook(event: RetryEvent) -> object:
+        if variables:
+            scrub_error(event.error, Redactor(words=variable_values(variables)))
         return run_manager.on_retry(_retry_state(event))
 
     return hook

@@ -8,7 +8,7 @@ structured output in `_structured_output`, tracing hygiene in `_tracing`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -31,14 +31,22 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_pathors import _call
-from langchain_pathors._client import ClientConfig, PathorsClient
+from langchain_pathors._client import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TOTAL_TIMEOUT,
+    ClientConfig,
+    PathorsClient,
+)
 from langchain_pathors._profile import pathors_profile
+from langchain_pathors._redaction import redacts_errors
 from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._run_config import ConfigSessionOptions
 from langchain_pathors._session_params import check_init_arguments, refuse_cache
 from langchain_pathors._session_resolver import Endpoint, SessionRules
 from langchain_pathors._session_turns import SessionTurns
+from langchain_pathors._session_variables import hide_session_variables, plain_variables
 from langchain_pathors._sessions import (
     PathorsSession,
     new_session_id,
@@ -46,9 +54,12 @@ from langchain_pathors._sessions import (
     validate_project_id,
     validate_session_id,
 )
+from langchain_pathors._settings import check_settings, validate_without_inputs, warn_if_cleartext
 from langchain_pathors._tracing import ls_params, redact_params
 
 if TYPE_CHECKING:  # imported when first used: they load langchain_core.tools and parsers
+    from langchain_core.language_models.chat_models import _ChatModelBinding
+
     from langchain_pathors._structured_output import StructuredOutputMethod
     from langchain_pathors._tools import ToolLike
 
@@ -57,8 +68,6 @@ __all__ = ["ChatPathors"]
 DEFAULT_BASE_URL = "https://app.pathors.com"
 DEFAULT_MODEL_LABEL = "pathway-default"
 DEFAULT_TIMEOUT_SECONDS = 60.0
-# Headers the package sets itself; letting default_headers set them would skip validation.
-_RESERVED_HEADERS = frozenset({"authorization", "x-session-id"})
 
 
 class ChatPathors(ConfigSessionOptions):
@@ -92,7 +101,9 @@ class ChatPathors(ConfigSessionOptions):
     conversation's session into another.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     project_id: str | None = Field(default_factory=from_env("PATHORS_PROJECT_ID", default=None))
     """The Pathors project (env `PATHORS_PROJECT_ID`)."""
@@ -129,6 +140,13 @@ class ChatPathors(ConfigSessionOptions):
     """Request timeout: seconds (connecting gets at most 10 s of it) or an `httpx.Timeout`."""
     stream_idle_timeout: float | None = 120.0
     """Longest wait for stream data while the server sends only keep-alives, in seconds."""
+    total_timeout: float | None = Field(default=DEFAULT_TOTAL_TIMEOUT, gt=0)
+    """Longest one attempt of a non-streamed call may take, from sending to the last byte
+    (and a stream's wait for its response headers), in seconds; `None` for no limit."""
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, gt=0)
+    """Largest answer accepted, in bytes after decompression; bounds a whole stream too."""
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, gt=0)
+    """Largest single stream event (or line) accepted, in bytes."""
     max_retries: int = Field(default=2, ge=0)
     """Retries (not attempts) for requests that are safe to re-send."""
     max_retry_after: float = 60.0
@@ -152,6 +170,12 @@ class ChatPathors(ConfigSessionOptions):
     def _no_silent_arguments(cls, values: Any) -> Any:
         return check_init_arguments(cls, values) if isinstance(values, dict) else values
 
+    def __init__(self, **data: Any) -> None:
+        # A bad key raises PathorsAuthenticationError; any other bad setting a
+        # ValidationError that holds no input values (they include the key).
+        validate_without_inputs(super().__init__, data)
+        warn_if_cleartext(self.base_url)
+
     @field_validator("session_id")
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
@@ -169,13 +193,7 @@ class ChatPathors(ConfigSessionOptions):
     @model_validator(mode="after")
     def _build_client(self) -> Self:
         validate_project_id(self.project_id)
-        reserved = _RESERVED_HEADERS & {h.lower() for h in self.default_headers or {}}
-        if reserved:
-            msg = (
-                f"default_headers may not set {', '.join(sorted(reserved))}: "
-                "use api_key= and session_id= instead"
-            )
-            raise ValueError(msg)
+        check_settings(self)
         config = ClientConfig(
             base_url=self.base_url,
             project_id=self.project_id or "",
@@ -184,6 +202,9 @@ class ChatPathors(ConfigSessionOptions):
             stream_idle_timeout=self.stream_idle_timeout,
             default_headers=dict(self.default_headers or {}),
             retry=RetryPolicy(max_retries=self.max_retries, max_retry_after=self.max_retry_after),
+            total_timeout=self.total_timeout,
+            max_response_bytes=self.max_response_bytes,
+            max_event_bytes=self.max_event_bytes,
         )
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
@@ -305,6 +326,7 @@ class ChatPathors(ConfigSessionOptions):
         )
 
     # ------------------------------------------------------------ generation
+    @redacts_errors
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -315,6 +337,7 @@ class ChatPathors(ConfigSessionOptions):
         call = self._prepare(messages, stop, kwargs, stream=False)
         return _call.generate(self._client, self._turns, call, run_manager)
 
+    @redacts_errors
     async def _agenerate(
         self,
         messages: list[BaseMessage],
@@ -325,6 +348,7 @@ class ChatPathors(ConfigSessionOptions):
         call = self._prepare(messages, stop, kwargs, stream=False)
         return await _call.agenerate(self._client, self._turns, call, run_manager)
 
+    @redacts_errors
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -335,6 +359,7 @@ class ChatPathors(ConfigSessionOptions):
         call = self._prepare(messages, stop, kwargs, stream=True)
         yield from _call.stream(self._client, self._turns, call, run_manager)
 
+    @redacts_errors
     async def _astream(
         self,
         messages: list[BaseMessage],
@@ -347,8 +372,9 @@ class ChatPathors(ConfigSessionOptions):
             yield chunk
 
     # ------------------------------------------------------------ sessions
+    @redacts_errors
     def create_session(
-        self, session_id: str | None = None, variables: dict[str, Any] | None = None
+        self, session_id: str | None = None, variables: Mapping[str, Any] | None = None
     ) -> PathorsSession:
         """Create a server-side session with variables the pathway can use.
 
@@ -366,12 +392,14 @@ class ChatPathors(ConfigSessionOptions):
             ```
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+        variables = plain_variables(variables)
         body = self._client.create_session(sid, variables)
         self._turns.remember_created(sid, variables)
         return session_from_body(sid, body)
 
+    @redacts_errors
     async def acreate_session(
-        self, session_id: str | None = None, variables: dict[str, Any] | None = None
+        self, session_id: str | None = None, variables: Mapping[str, Any] | None = None
     ) -> PathorsSession:
         """Async twin of `create_session`.
 
@@ -381,9 +409,14 @@ class ChatPathors(ConfigSessionOptions):
             ```
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+        variables = plain_variables(variables)
         body = await self._client.acreate_session(sid, variables)
         self._turns.remember_created(sid, variables)
         return session_from_body(sid, body)
+
+    def bind(self, **kwargs: Any) -> _ChatModelBinding:
+        """Fix call arguments; `session_variables` become `SessionVariables` (never shown)."""
+        return super().bind(**hide_session_variables(kwargs))
 
     # ------------------------------------------------------------ tools
     def bind_tools(
@@ -418,7 +451,7 @@ class ChatPathors(ConfigSessionOptions):
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return super().bind(tools=formatted, **kwargs)
+        return self.bind(tools=formatted, **kwargs)
 
     def with_structured_output(
         self,

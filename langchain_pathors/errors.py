@@ -7,12 +7,19 @@ request, its headers or the API key.
 
 Example:
     ```python
-    from langchain_pathors import ChatPathors, PathorsAuthenticationError, PathorsError
+    from langchain_pathors import (
+        ChatPathors,
+        PathorsAuthenticationError,
+        PathorsError,
+        PathorsOutcomeUnknownError,
+    )
 
     try:
-        ChatPathors(api_key="wrong").invoke("Hello")
+        reply = ChatPathors().invoke("Hello", session_id="user-42")
     except PathorsAuthenticationError as e:
         print("check PATHORS_API_KEY:", e)
+    except PathorsOutcomeUnknownError as e:
+        print("the turn may have happened; got so far:", e.partial_text)
     except PathorsError as e:
         print(e.status_code, e.message, e.is_retryable)
     ```
@@ -61,14 +68,8 @@ class PathorsError(ModelError):
         status_code: The HTTP status, or None when no response arrived.
         session_id: The session the call was pinned to (or the server assigned), if any.
         retry_after: Seconds the server asked the client to wait, when it said so.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsError as e:
-            log.warning("pathors failed: %s (retryable=%s)", e, e.is_retryable)
-        ```
+        partial_text: The text a stream had delivered before it failed ("" when none
+            had, or when the call was not streamed); kept so nothing is lost.
     """
 
     def __init__(
@@ -78,12 +79,14 @@ class PathorsError(ModelError):
         status_code: int | None = None,
         session_id: str | None = None,
         retry_after: float | None = None,
+        partial_text: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.session_id = session_id
         self.retry_after = retry_after
+        self.partial_text = partial_text
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default rebuilds with cls(*self.args), which drops keyword-only arguments and
@@ -101,70 +104,28 @@ class PathorsError(ModelError):
 
 
 class PathorsAPIStatusError(PathorsError):
-    """The server answered with an HTTP status this package has no finer class for.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsAPIStatusError as e:
-            print("unexpected answer from Pathors:", e.status_code, e.message)
-        ```
-    """
+    """The server answered with an HTTP status no finer class covers (a 3xx, a 418...)."""
 
 
 class PathorsBadRequestError(PathorsError, ModelInvalidRequestError):
-    """400: the server rejected the request body (or a client-side check did). Not retryable.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsBadRequestError as e:
-            print("fix the request:", e.message)  # the server's own `error` text
-        ```
-    """
+    """400, 413, 422: the server rejected the request body. Not retryable."""
 
 
 class PathorsAuthenticationError(PathorsError, ModelAuthenticationError):
-    """401: the API key is missing or wrong. Not retryable.
+    """401, or a missing, empty or malformed API key. Not retryable.
 
-    Also raised before any request when no key is configured at all.
-
-    Example:
-        ```python
-        try:
-            ChatPathors(project_id="my-project", api_key="wrong").invoke("Hi")
-        except PathorsAuthenticationError:
-            print("check PATHORS_API_KEY")
-        ```
+    A malformed key (whitespace or a line break at its ends, a control or non-ASCII
+    character, a pasted `Bearer ` prefix) and an empty one are refused when the model is
+    built; a missing key is refused by the first call. Either way nothing is sent.
     """
 
 
 class PathorsPermissionDeniedError(PathorsError, ModelPermissionDeniedError):
-    """403: the key is valid but may not use this project. Not retryable.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsPermissionDeniedError:
-            print("this key belongs to another project")
-        ```
-    """
+    """403: the key is valid but may not use this project. Not retryable."""
 
 
 class PathorsNotFoundError(PathorsError, ModelNotFoundError):
-    """404: the project (or path) does not exist. Check `project_id` and `base_url`.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsNotFoundError:
-            print("no such project at", llm.base_url)
-        ```
-    """
+    """404: the project (or path) does not exist. Check `project_id` and `base_url`."""
 
 
 class PathorsRateLimitError(PathorsError, ModelRateLimitError):
@@ -172,14 +133,6 @@ class PathorsRateLimitError(PathorsError, ModelRateLimitError):
 
     The package has already retried `max_retries` times (or the server asked for a longer
     wait than `max_retry_after`) when you see this.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsRateLimitError as e:
-            print("slow down; the server asked for", e.retry_after, "seconds")
-        ```
     """
 
 
@@ -188,14 +141,6 @@ class PathorsServerError(PathorsError, ModelAPIError):
 
     A call pinned to a session raises `PathorsOutcomeUnknownError` instead after a
     500, 502 or 504 (a 503 is retried: the server refused before doing any work).
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")  # no session: retried up to max_retries times first
-        except PathorsServerError as e:
-            print("Pathors failed:", e.status_code)
-        ```
     """
 
 
@@ -203,14 +148,6 @@ class PathorsConnectionError(PathorsError, ModelConnectionError):
     """The server could not be reached (DNS, refused connection, TLS, pool exhausted).
 
     Connect errors are retried (the request never left), even for a session.
-
-    Example:
-        ```python
-        try:
-            ChatPathors(base_url="http://127.0.0.1:9", project_id="p", api_key="k").invoke("Hi")
-        except PathorsConnectionError as e:
-            print("unreachable:", e)
-        ```
     """
 
 
@@ -218,77 +155,20 @@ class PathorsTimeoutError(PathorsError, ModelTimeoutError):
     """A connect, read or stream-idle timeout expired.
 
     For a call pinned to a session, a read timeout raises `PathorsOutcomeUnknownError`
-    instead: the server may have applied the turn.
-
-    Example:
-        ```python
-        try:
-            ChatPathors(timeout=5).invoke("Hi")
-        except PathorsTimeoutError:
-            print("Pathors took longer than 5 s")
-        ```
-
-    Attributes:
-        partial_text: For a stream that timed out midway, the text that had arrived
-            (already delivered to a streaming caller; kept here so nothing is lost).
+    instead: the server may have applied the turn. A stream that timed out midway keeps
+    what it had delivered in `partial_text`.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        session_id: str | None = None,
-        retry_after: float | None = None,
-        partial_text: str = "",
-    ) -> None:
-        super().__init__(
-            message, status_code=status_code, session_id=session_id, retry_after=retry_after
-        )
-        self.partial_text = partial_text
 
 
 class PathorsResponseError(PathorsError, ModelAPIError):
-    """The server answered 2xx with a body that is not a valid chat completion.
-
-    Example:
-        ```python
-        try:
-            llm.invoke("Hi")
-        except PathorsResponseError as e:
-            print("malformed answer:", e.message)
-        ```
-    """
+    """The server answered 2xx with a body that is not a valid chat completion."""
 
 
 class PathorsStreamError(PathorsResponseError):
     """A stream failed: an `{"error": ...}` event, malformed data, or an end before the answer.
 
-    Attributes:
-        partial_text: The text that had arrived before the failure (already delivered
-            to a streaming caller; kept here so nothing is lost).
-
-    Example:
-        ```python
-        try:
-            for chunk in llm.stream("Tell me a story"):
-                print(chunk.content, end="")
-        except PathorsStreamError as e:
-            print()
-            print("[stream failed after", len(e.partial_text), "characters]")
-        ```
+    The chunks already yielded stay delivered; `partial_text` repeats their text.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        session_id: str | None = None,
-        partial_text: str = "",
-    ) -> None:
-        super().__init__(message, status_code=status_code, session_id=session_id)
-        self.partial_text = partial_text
 
 
 class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
@@ -298,7 +178,6 @@ class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
     the session (or ask the user) before trying again.
 
     Attributes:
-        partial_text: Text that arrived before the failure.
         cause: The underlying error (timeout, 5xx, cut stream).
 
     Example:
@@ -321,8 +200,9 @@ class PathorsOutcomeUnknownError(PathorsError, ModelAPIError):
         status_code: int | None = None,
         partial_text: str = "",
     ) -> None:
-        super().__init__(message, status_code=status_code, session_id=session_id)
-        self.partial_text = partial_text
+        super().__init__(
+            message, status_code=status_code, session_id=session_id, partial_text=partial_text
+        )
 
     @property
     def cause(self) -> BaseException | None:

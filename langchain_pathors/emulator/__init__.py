@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     ) from exc
 
 from ._faults import Fault
+from ._limits import EmulatorLimits
 from ._pathways import (
     CallablePathway,
     ChatModelPathway,
@@ -42,6 +43,7 @@ __all__ = [
     "CallablePathway",
     "ChatModelPathway",
     "EchoPathway",
+    "EmulatorLimits",
     "Fault",
     "PathorsEmulator",
     "Pathway",

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ._limits import EmulatorLimits
 from ._server import PathorsEmulator
 
 
@@ -62,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback host"
     )
+    defaults = EmulatorLimits()
+    for name, meaning in (
+        ("max_body_bytes", "largest request body (413 above)"),
+        ("max_sessions", "sessions kept (least recently used forgotten)"),
+        ("max_recorded_requests", "requests kept in the request log"),
+    ):
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=getattr(defaults, name),
+            help=f"{meaning}; default {getattr(defaults, name)}",
+        )
     return parser
 
 
@@ -89,6 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         seed=args.seed,
+        limits=EmulatorLimits(
+            max_body_bytes=args.max_body_bytes,
+            max_sessions=args.max_sessions,
+            max_recorded_requests=args.max_recorded_requests,
+        ),
     )
     try:
         emulator.start()

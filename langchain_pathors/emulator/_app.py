@@ -6,11 +6,20 @@ emulator decides as follows (an OpenAI-compatible server is the model):
 * Routing: ``{projectId}`` is one raw path segment, percent-decoded once, compared with
   the configured id. Checks run in this order: unknown project -> ``404 {"error":
   "project not found"}``; missing or wrong ``Authorization: Bearer <key>`` -> ``401
-  {"error": "Invalid authentication"}``; invalid body -> ``400 {"error": ...}`` naming
-  the field; then faults (so a fault never hides a client's own 400). Other paths ->
-  ``404 {"error": "not found"}``; another method than POST -> ``405``.
+  {"error": "Invalid authentication"}``; a body over ``limits.max_body_bytes`` ->
+  ``413``; invalid body -> ``400 {"error": ...}`` naming the field; then faults (so a
+  fault never hides a client's own 400). Other paths -> ``404 {"error": "not found"}``;
+  another method than POST -> ``405``. The body is read only after the key is checked,
+  so a refused request costs no memory. Every answer the emulator gives on its own
+  is a 4xx with ``{"error": ...}``, malformed HTTP included (see ``_protocol``); a 5xx
+  comes only from a fault or a failing pathway.
+* Bodies are strict JSON (see ``_body``: UTF-8, no NaN or infinite numbers, no lone
+  surrogates, at most ``limits.max_json_depth`` levels). Tool schemas must have
+  keywords of the right type (see ``_schema_check``); at most ``limits.max_tools``
+  tools and ``limits.max_stop`` stop sequences.
 * Session endpoint: ``session_id`` missing or empty -> ``"session_id is required"``; not
-  a string of 1-256 characters without control characters -> ``"Missing or invalid
+  a string of 1-256 characters that fits the ``X-Session-ID`` header (no control
+  characters, no white space at either end, ASCII only) -> ``"Missing or invalid
   session_id"``; ``variables`` not an object -> ``"variables must be an object"``.
   Re-creating an existing id replaces its variables and keeps its turn count (and its
   ``created_by``); the response has no ``X-Session-ID`` header (none is documented).
@@ -42,37 +51,52 @@ emulator decides as follows (an OpenAI-compatible server is the model):
   in milliseconds.
 * Latency: the emulator's (and a fault's) latency applies to requests that passed
   validation; it is an ``asyncio.sleep`` and never holds up other requests.
-* The request log keeps the last 1,000 requests to the API routes (rejected ones too),
-  with ``authorization`` redacted to ``Bearer ***``.
+* No request holds up the others: parsing and answering a body over 64 KiB run in a
+  worker thread, the echo pathway always does, and a stream gives way to other
+  requests after each event.
+* The request log keeps the last ``limits.max_recorded_requests`` requests to the API
+  routes (rejected ones too, without a body when it was never read), with
+  ``authorization`` redacted to ``Bearer ***``.
 * Admin routes (``/_emulator/...``, same bearer key except ``health``): ``POST faults``
-  (a JSON :class:`Fault`), ``DELETE faults``, ``GET sessions/{id}``, ``GET turns``
-  (the turn log, ``?session_id=`` for one session), ``POST reset``, ``GET health``.
-  They are not recorded in the request log.
+  (a JSON :class:`Fault`, checked as ``Fault`` checks its fields), ``DELETE faults``,
+  ``GET sessions/{id}``, ``GET turns`` (the turn log, ``?session_id=`` for one session),
+  ``POST reset``, ``GET health``. They are not recorded in the request log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
-import json
 import logging
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._body import BodyTooLarge, InvalidBody, parse_json, read_body
 from ._faults import Fault, FaultPlan
-from ._pathways import Pathway, PathwayRequest
+from ._limits import EmulatorLimits
+from ._pathways import Pathway, PathwayReply, PathwayRequest
 from ._state import RecordedRequest, SessionStore
 from ._streaming import EventStreamResponse, fault_events, malformed_json
-from ._validate import RequestError, is_valid_session_id, parse_chat, parse_session
+from ._validate import (
+    ChatInput,
+    RequestError,
+    SessionInput,
+    is_valid_session_id,
+    parse_chat,
+    parse_session,
+)
 from ._wire import Completion, apply_stop, completion_body, stream_chunks
 
 __all__ = ["EmulatorConfig", "create_app"]
@@ -80,8 +104,11 @@ __all__ = ["EmulatorConfig", "create_app"]
 logger = logging.getLogger("langchain_pathors.emulator")
 _CHAT = ("integration", "api", "chat", "completions")
 _SESSION = ("integration", "api", "session")
-_INVALID = object()  # a body that is not valid JSON
 _Recorder = Callable[[str | None], None]
+_T = TypeVar("_T")
+
+INLINE_BYTES = 64 * 1024
+"""Work on a body (or a reply) up to this size runs on the event loop; larger, in a thread."""
 
 
 @dataclass
@@ -105,6 +132,21 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+async def _sized(size: int, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run ``fn`` here when its input is small, in a worker thread when it is not."""
+    if size <= INLINE_BYTES:
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
+class _Refused(Exception):
+    """A request answered with a 4xx before its JSON body was accepted."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class _Handlers:
     def __init__(
         self,
@@ -113,21 +155,37 @@ class _Handlers:
         store: SessionStore,
         faults: FaultPlan,
         closing: threading.Event,
+        limits: EmulatorLimits,
     ) -> None:
         self.config, self.pathway, self.store, self.faults = config, pathway, store, faults
-        self.closing = closing
+        self.closing, self.limits = closing, limits
 
     def authorized(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expected = self.config.api_key.encode()
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
 
-    async def api(self, request: Request) -> Response:
-        raw = await request.body()
+    async def _json_body(self, request: Request) -> tuple[bytes, Any]:
+        """Read and parse the body under the limits, or raise ``_Refused`` with the 4xx."""
+        limits = self.limits
         try:
-            body: Any = json.loads(raw) if raw else _INVALID
-        except (ValueError, RecursionError):
-            body = _INVALID
+            raw = await read_body(request, limits.max_body_bytes)
+        except BodyTooLarge:
+            message = f"request body too large (limit {limits.max_body_bytes} bytes)"
+            raise _Refused(_error(413, message)) from None
+        except ClientDisconnect:  # nobody is left to answer
+            raise _Refused(_error(400, "incomplete request body")) from None
+        if not raw:
+            raise _Refused(_error(400, "Invalid request body"))
+        try:
+            return raw, await _sized(len(raw), parse_json, raw, limits.max_json_depth)
+        except InvalidBody as exc:
+            raise _Refused(_error(400, str(exc))) from None
+
+    async def api(self, request: Request) -> Response:
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        path = raw_path.decode("latin-1").partition("?")[0]
+        received: list[Any] = [None, None]  # raw body, parsed body: once they are read
         recorded = False
 
         def record(session_id: str | None) -> None:
@@ -140,19 +198,21 @@ class _Handlers:
             headers = dict(request.headers.items())
             if "authorization" in headers:
                 headers["authorization"] = "Bearer ***"
-            raw_path = request.scope.get("raw_path") or request.url.path.encode()
-            path = raw_path.decode("latin-1").partition("?")[0]
-            json_body = None if body is _INVALID else body
-            self.store.record(RecordedRequest(request.method, path, headers, json_body, session_id))
+            raw, parsed = received
+            entry = RecordedRequest(request.method, path, headers, parsed, session_id)
+            self.store.record(entry, raw)
 
         try:
-            return await self._route(request, body, record)
+            return await self._route(request, path, received, record)
+        except _Refused as refused:
+            return refused.response
         finally:
             record(None)  # a rejected request is logged too
 
-    async def _route(self, request: Request, body: Any, record: _Recorder) -> Response:
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        parts = raw_path.decode("latin-1").partition("?")[0].split("/")
+    async def _route(
+        self, request: Request, path: str, received: list[Any], record: _Recorder
+    ) -> Response:
+        parts = path.split("/")
         if parts[:3] != ["", "api", "project"] or tuple(parts[4:]) not in (_CHAT, _SESSION):
             return _error(404, "not found")
         if request.method != "POST":
@@ -161,9 +221,11 @@ class _Handlers:
             return _error(404, "project not found")
         if not self.authorized(request):
             return _error(401, "Invalid authentication")
+        raw, body = await self._json_body(request)
+        received[:] = [raw, body]
         if tuple(parts[4:]) == _SESSION:
-            return await self._session(body, record)
-        return await self._chat(request, body, record)
+            return await self._session(raw, body, record)
+        return await self._chat(request, raw, body, record)
 
     async def _wait(self, fault: Fault | None) -> None:
         delay = self.config.latency + (fault.latency if fault else 0.0)
@@ -179,9 +241,9 @@ class _Handlers:
             headers["retry-after-ms"] = str(fault.retry_after_ms)
         return headers
 
-    async def _session(self, body: Any, record: _Recorder) -> Response:
+    async def _session(self, raw: bytes, body: Any, record: _Recorder) -> Response:
         try:
-            parsed = parse_session(None if body is _INVALID else body)
+            parsed: SessionInput = await _sized(len(raw), parse_session, body, self.limits)
         except RequestError as exc:
             return _error(400, exc.message)
         record(parsed.session_id)
@@ -196,9 +258,9 @@ class _Handlers:
             return Response(malformed_json(answer), media_type="application/json", headers=headers)
         return JSONResponse(answer, headers=headers)
 
-    async def _chat(self, request: Request, body: Any, record: _Recorder) -> Response:
+    async def _chat(self, request: Request, raw: bytes, body: Any, record: _Recorder) -> Response:
         try:
-            chat = parse_chat(None if body is _INVALID else body)
+            chat: ChatInput = await _sized(len(raw), parse_chat, body, self.limits)
         except RequestError as exc:
             return _error(400, exc.message)
         header_id = request.headers.get("x-session-id") or None
@@ -229,17 +291,18 @@ class _Handlers:
             logger.exception("pathway failed for session %s", session_id)
             return _error(500, "Internal server error", headers)
         self.store.turn_log.set_reply(seq, [call.name for call in reply.tool_calls])
-        reply = apply_stop(reply, chat.stop)
         completion = Completion(session_id, reply.model or self.config.model)
+        size = len(reply.content) + sum(len(call.arguments_json()) for call in reply.tool_calls)
         if chat.stream and not (fault and fault.json_for_stream):
-            events = fault_events(
-                stream_chunks(reply, completion), fault, self.config.chunk_latency
+            chunks = await _sized(
+                size, _stream_chunks, reply, chat.stop, completion, self.limits.max_stream_deltas
             )
+            events = fault_events(chunks, fault, self.config.chunk_latency)
             return EventStreamResponse(events, headers, self.closing)
-        answer = completion_body(reply, completion)
+        answer = completion_body(apply_stop(reply, chat.stop), completion)
         if fault and fault.malformed:
             return Response(malformed_json(answer), media_type="application/json", headers=headers)
-        return JSONResponse(answer, headers=headers)
+        return await _sized(size, functools.partial(JSONResponse, headers=headers), answer)
 
     # Admin routes, for tests and benchmarks that run the emulator in another process.
 
@@ -253,7 +316,10 @@ class _Handlers:
             self.faults.clear()
             return JSONResponse({"faults": 0})
         try:
-            data = json.loads(await request.body())
+            _, data = await self._json_body(request)
+        except _Refused as refused:
+            return refused.response
+        try:
             if not isinstance(data, dict):
                 raise ValueError("a fault must be a JSON object")
             self.faults.add(Fault.from_dict(data))
@@ -290,6 +356,21 @@ class _Handlers:
         return JSONResponse({"status": "reset"})
 
 
+def _stream_chunks(
+    reply: PathwayReply, stop: list[str], completion: Completion, max_deltas: int
+) -> list[dict[str, Any]]:
+    return stream_chunks(apply_stop(reply, stop), completion, max_deltas)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own 404 / 405 (a path its routes cannot match, e.g. one holding a
+    # line break, or a wrong method on an admin route), in the documented JSON shape.
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    message = {404: "not found", 405: "method not allowed"}.get(status, "Invalid request")
+    return _error(status, message, dict(headers) if headers else None)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     return _error(500, "Internal server error")
 
@@ -300,11 +381,13 @@ def create_app(
     store: SessionStore,
     faults: FaultPlan,
     closing: threading.Event | None = None,
+    limits: EmulatorLimits | None = None,
 ) -> Starlette:
     """Build the ASGI app over shared state (usable with any ASGI server or TestClient).
 
     Setting ``closing`` ends open streams (by dropping their connections), so a server
-    shutting down does not wait for a long stall to finish.
+    shutting down does not wait for a long stall to finish. ``limits`` defaults to the
+    store's, so one object bounds both the requests and what is remembered.
 
     Example:
         >>> from langchain_pathors.emulator import EchoPathway
@@ -312,7 +395,9 @@ def create_app(
         >>> type(app).__name__
         'Starlette'
     """
-    handlers = _Handlers(config, pathway, store, faults, closing or threading.Event())
+    handlers = _Handlers(
+        config, pathway, store, faults, closing or threading.Event(), limits or store.limits
+    )
     every = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes = [
         Route("/_emulator/health", handlers.health, methods=["GET"]),
@@ -322,4 +407,6 @@ def create_app(
         Route("/_emulator/reset", handlers.admin_reset, methods=["POST"]),
         Route("/{path:path}", handlers.api, methods=every),
     ]
-    return Starlette(routes=routes, exception_handlers={Exception: _server_error})
+    return Starlette(
+        routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error}
+    )

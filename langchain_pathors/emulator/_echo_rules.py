@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from ._schema_args import build_arguments
+from ._schema_args import TextValues, build_arguments
 
 __all__ = [
     "choose_forced_call_after_results",
@@ -70,15 +70,14 @@ def summarise_tool_results(messages: list[dict[str, Any]]) -> str:
         'Tool results: get_weather: 72°F, sunny.'
 
     """
-    trailing: list[dict[str, Any]] = []
-    for msg in reversed(messages):
-        if msg.get("role") != "tool":
-            break
-        trailing.insert(0, msg)
+    start = len(messages)
+    while start and messages[start - 1].get("role") == "tool":
+        start -= 1
+    trailing = messages[start:]
     names: dict[str, str] = {}  # tool_call_id -> function name, from assistant turns
     for msg in messages:
-        for call in msg.get("tool_calls") or []:
-            names[str(call.get("id"))] = str(call.get("function", {}).get("name", "tool"))
+        for call in assistant_tool_calls(msg):
+            names[str(call.get("id"))] = str(call["function"].get("name", "tool"))
     parts = []
     for msg in trailing:
         name = msg.get("name") or names.get(str(msg.get("tool_call_id")), "tool")
@@ -115,20 +114,16 @@ def choose_tool_calls(
     by_name = {t["function"]["name"]: t["function"] for t in tools}
     if not by_name or tool_choice == "none":
         return []
-    found: list[tuple[int, str]] = []
-    for name in by_name:
-        match = _mention(name).search(text)
-        if match:
-            found.append((match.start(), name))
+    mentions = _Mentions(text)
+    found = [(at, name) for name in by_name if (at := mentions.first(name)) is not None]
     chosen = [name for _, name in sorted(found)]
     if isinstance(tool_choice, dict):
         chosen = [tool_choice["function"]["name"]]
     elif tool_choice == "required" and not chosen:
         chosen = [next(iter(by_name))]
-    rest = text
-    for name in by_name:
-        rest = _mention(name).sub(" ", rest)
-    rest = re.sub(r"\s+", " ", rest).strip()
+    if not chosen:
+        return []
+    rest = TextValues(re.sub(r"\s+", " ", mentions.without([n for _, n in found])))
     return [(name, build_arguments(by_name[name].get("parameters"), rest)) for name in chosen]
 
 
@@ -166,12 +161,10 @@ def choose_forced_call_after_results(
         for msg in messages:
             if msg.get("role") == "user":
                 called, last_user = set(), message_text(msg)
-            for call in msg.get("tool_calls") or []:
-                if isinstance(call, dict) and isinstance(call.get("function"), dict):
-                    called.add(str(call["function"].get("name")))
-        mentioned = sorted(
-            (match.start(), n) for n in by_name if (match := _mention(n).search(last_user))
-        )
+            for call in assistant_tool_calls(msg):
+                called.add(str(call["function"].get("name")))
+        mentions = _Mentions(last_user)
+        mentioned = sorted((at, n) for n in by_name if (at := mentions.first(n)) is not None)
         order = [n for _, n in mentioned] + list(by_name)
         name = next((n for n in order if n not in called), next(iter(by_name)))
     else:
@@ -179,10 +172,94 @@ def choose_forced_call_after_results(
     return [(name, build_arguments(by_name[name].get("parameters"), summary))]
 
 
-def _mention(name: str) -> re.Pattern[str]:
-    # "get_weather" also matches "Get Weather" and "get-weather", as a whole word.
-    parts = [re.escape(p) for p in re.split(r"[_\-\s]+", name) if p]
-    return re.compile(r"(?<![A-Za-z0-9])" + r"[_\-\s]+".join(parts) + r"(?![A-Za-z0-9])", re.I)
+def assistant_tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool calls of an assistant message (the validator checked their shape).
+
+    Only assistant messages carry tool calls; a ``tool_calls`` field on another role is
+    ignored, like any other unknown field.
+
+    Example:
+        >>> assistant_tool_calls({"role": "user", "tool_calls": 5})
+        []
+
+    """
+    if message.get("role") != "assistant":
+        return []
+    calls = message.get("tool_calls")
+    return calls if isinstance(calls, list) else []
+
+
+# The only characters a case-insensitive regex matches to an ASCII letter besides the
+# ASCII letters themselves; mapped first, so lower() then gives the same matches.
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+class _Mentions:
+    """Where tool names are mentioned in a text.
+
+    "get_weather" also matches "Get Weather" and "get-weather", as a whole word
+    (case-insensitive; ``_``, ``-`` and white space alike). The text is folded to lower
+    case once and each name is searched as a literal first, which is a hundred times
+    faster than a case-insensitive pattern on long texts; positions stay those of the
+    original text, because folding keeps every character in its place.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.folded = text.translate(_ASCII_FOLD).lower()
+
+    @staticmethod
+    def _words(name: str) -> list[str]:
+        return [re.escape(p) for p in re.split(r"[_\-\s]+", name.lower()) if p]
+
+    def first(self, name: str) -> int | None:
+        words = self._words(name)  # a name of only "_" and "-" has no word to mention
+        match = re.search(_pattern([words]), self.folded) if words else None
+        return match.start() if match else None
+
+    def without(self, names: list[str]) -> str:
+        """The text with every mention of ``names`` replaced by a space.
+
+        One pass over the text for all names; where two names are mentioned at the same
+        place, the first name listed wins (as removing them one name after another does).
+        """
+        words = [w for w in map(self._words, names) if w]
+        if not words:
+            return self.text
+        pieces, at = [], 0
+        for match in re.finditer(_pattern(words), self.folded):
+            pieces += [self.text[at : match.start()], " "]
+            at = match.end()
+        return "".join([*pieces, self.text[at:]])
+
+
+def _pattern(names: list[list[str]]) -> str:
+    """One regex for the mentions of several names, given as their words, as a trie.
+
+    Names sharing words share their pattern (the regex compiler does not factor
+    alternatives itself), so each place a first word appears is tried once, not once
+    per name. Each first word is a literal followed by its look-behind, so the search
+    skips ahead to it. Alternatives keep the order of ``names``: at one place, the first
+    name listed wins.
+    """
+    heads: dict[str, list[list[str]]] = {}
+    for words in names:
+        heads.setdefault(words[0], []).append(words[1:])
+    return "|".join(f"{w}(?<![a-z0-9]{w}){_rest(rests)}" for w, rests in heads.items())
+
+
+def _rest(rests: list[list[str]]) -> str:
+    options: dict[str, list[list[str]]] = {}  # "" = the name ends here
+    for words in rests:
+        options.setdefault(words[0] if words else "", []).append(words[1:] if words else [])
+    nexts = [f"{word}{_rest(more)}" for word, more in options.items() if word]
+    go_on = rf"[_\-\s]+(?:{'|'.join(nexts)})"  # one separator, then the next words
+    if "" not in options:
+        return go_on
+    if not nexts:
+        return "(?![a-z0-9])"
+    ends_first = next(iter(options)) == ""
+    return f"(?:(?![a-z0-9])|{go_on})" if ends_first else f"(?:{go_on}|(?![a-z0-9]))"
 
 
 def _fmt(value: Any) -> str:

@@ -9,15 +9,47 @@ uses left fires, and only then is one use consumed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 
-__all__ = ["Endpoint", "Fault", "FaultPlan", "default_error_message"]
+__all__ = [
+    "MAX_FAULTS",
+    "MAX_FAULT_SECONDS",
+    "Endpoint",
+    "Fault",
+    "FaultPlan",
+    "default_error_message",
+]
 
 Endpoint = Literal["chat", "session", "any"]
+
+MAX_FAULT_SECONDS = 600.0
+"""Longest latency, chunk latency or stall a fault may ask for (ten minutes)."""
+MAX_FAULTS = 1_000
+"""Most faults pending at once: a plan is for tests, not a queue without end."""
+_NO_BODY = (204, 205, 304)  # statuses HTTP forbids a body on: {"error": ...} cannot be sent
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    # NaN fails every comparison the callers make, so it is refused there.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 _DEFAULT_MESSAGES = {
     400: "Invalid request body",
@@ -74,6 +106,11 @@ class Fault:
         probability: Chance that a matching request gets the fault (seeded, reproducible).
         session_id: Only requests for this session match.
 
+    Values are checked when the fault is made, and a ``ValueError`` names the first bad
+    one: ``status`` is 200-599 and allows a body (not 204, 205 or 304); counts are
+    integers >= 0; seconds are numbers >= 0, at most ``MAX_FAULT_SECONDS`` (600) for
+    ``latency``, ``chunk_latency`` and ``stall_seconds``; flags are booleans.
+
     Examples:
         >>> Fault(status=429, retry_after=1.0).times
         1
@@ -102,21 +139,43 @@ class Fault:
     session_id: str | None = None
 
     def __post_init__(self) -> None:
-        # Fail at injection time, not in the middle of a test's request.
+        # Fail at injection time, not in the middle of a test's request: every value
+        # that could later break a response (a wrong type, NaN, a status that forbids
+        # a body) or hold a connection for hours is refused here.
         if self.endpoint not in ("chat", "session", "any"):
             raise ValueError(f"endpoint must be 'chat', 'session' or 'any', not {self.endpoint!r}")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, not {self.status!r}")
-        if self.times is not None and self.times < 1:
-            raise ValueError("times must be at least 1 (or None for unlimited)")
-        if not 0.0 <= self.probability <= 1.0:
-            raise ValueError("probability must be between 0 and 1")
-        for name in ("cut_after", "error_event_after", "stall_after"):
+        if self.status is not None and not (
+            _is_int(self.status) and 200 <= self.status <= 599 and self.status not in _NO_BODY
+        ):
+            raise ValueError(
+                f"status must be an HTTP status from 200 to 599 that allows a body, "
+                f"not {self.status!r}"
+            )
+        for name in ("message", "session_id"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string")
+        if self.message is not None and not _encodable(self.message):
+            raise ValueError("message must be text that UTF-8 can encode (no lone surrogates)")
+        if self.times is not None and not (_is_int(self.times) and self.times >= 1):
+            raise ValueError("times must be an integer of at least 1 (or None for unlimited)")
+        if not (_is_number(self.probability) and 0.0 <= self.probability <= 1.0):
+            raise ValueError("probability must be a number from 0 to 1")
+        for name in ("cut_after", "error_event_after", "stall_after", "retry_after_ms"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must be >= 0")
-        if self.latency < 0 or self.chunk_latency < 0 or self.stall_seconds < 0:
-            raise ValueError("latency, chunk_latency and stall_seconds must be >= 0")
+            if value is not None and not (_is_int(value) and value >= 0):
+                raise ValueError(f"{name} must be an integer >= 0")
+        if self.retry_after is not None and not (
+            _is_number(self.retry_after) and 0 <= self.retry_after < math.inf
+        ):
+            raise ValueError("retry_after must be a finite number of seconds >= 0")
+        for name in ("latency", "chunk_latency", "stall_seconds"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0 <= value <= MAX_FAULT_SECONDS):
+                limit = f"{MAX_FAULT_SECONDS:g}"
+                raise ValueError(f"{name} must be a number of seconds from 0 to {limit}")
+        for name in ("malformed", "json_for_stream"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
 
     @property
     def error_message(self) -> str:
@@ -150,10 +209,7 @@ class Fault:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as exc:  # e.g. a comparison with a wrongly typed value
-            raise ValueError(str(exc)) from exc
+        return cls(**data)
 
 
 class FaultPlan:
@@ -176,8 +232,15 @@ class FaultPlan:
         self._entries: list[list[Any]] = []  # [fault, remaining uses or None]
 
     def add(self, fault: Fault) -> None:
-        """Append a fault (earlier faults take precedence)."""
+        """Append a fault (earlier faults take precedence).
+
+        Raises:
+            ValueError: When ``MAX_FAULTS`` faults are already pending.
+
+        """
         with self._lock:
+            if len(self._entries) >= MAX_FAULTS:
+                raise ValueError(f"at most {MAX_FAULTS} faults may be pending")
             self._entries.append([fault, fault.times])
 
     def clear(self) -> None:

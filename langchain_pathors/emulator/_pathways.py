@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import anyio.to_thread
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
@@ -216,6 +217,9 @@ class EchoPathway:
 
     Tool calls (rule 2) come first: a reply that calls tools has empty content.
 
+    The rules run in a worker thread, so a request with a long text or many tools does
+    not hold up the server's other requests.
+
     Examples:
         >>> reply = asyncio.run(EchoPathway().respond(
         ...     PathwayRequest(messages=[{"role": "user", "content": "Hi"}])))
@@ -237,6 +241,16 @@ class EchoPathway:
             >>> reply = asyncio.run(EchoPathway().respond(req))
             >>> reply.tool_calls[0].name, reply.tool_calls[0].arguments
             ('get_weather', {'location': 'Paris'})
+
+        """
+        return await anyio.to_thread.run_sync(self.answer, request)
+
+    def answer(self, request: PathwayRequest) -> PathwayReply:
+        """Apply the rules (synchronously; :meth:`respond` runs this in a worker thread).
+
+        Examples:
+            >>> EchoPathway().answer(PathwayRequest(messages=[{"role": "user", "content": "Hi"}]))
+            PathwayReply(content='You said: Hi', tool_calls=[], chunks=None, model=None)
 
         """
         fmt = request.response_format

@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 
 from ._app import EmulatorConfig, create_app
 from ._faults import Fault, FaultPlan
+from ._limits import EmulatorLimits
 from ._pathways import as_pathway
+from ._protocol import JsonErrorH11Protocol
 from ._state import RecordedRequest, SessionRecord, SessionStore
 from ._turn_log import TurnRecord
 
@@ -49,6 +51,9 @@ class PathorsEmulator:
         host: Interface to bind (loopback unless you mean otherwise).
         port: Port to bind (``0`` = pick a free one).
         seed: Seed for fault probabilities, so load tests are reproducible.
+        limits: Bounds on requests and on what the emulator remembers (request size,
+            tools, stored sessions and requests...); see :class:`EmulatorLimits`. They
+            live in ``emulator.limits`` and may be changed at run time.
 
     The settings live in ``emulator.config``; changing e.g. ``config.latency`` takes
     effect on the next request. Only ``start()`` opens a socket: tests can also drive
@@ -92,6 +97,7 @@ class PathorsEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = 0,
+        limits: EmulatorLimits | None = None,
     ) -> None:
         self.config = EmulatorConfig(
             project_id, api_key, pathway_id, model, float(latency), float(chunk_latency)
@@ -99,10 +105,13 @@ class PathorsEmulator:
         self.pathway = as_pathway(pathway)
         self.host = host
         self.port = port
-        self._store = SessionStore()
+        self.limits = limits or EmulatorLimits()
+        self._store = SessionStore(self.limits)
         self._faults = FaultPlan(seed)
         self._closing = threading.Event()
-        self._app = create_app(self.config, self.pathway, self._store, self._faults, self._closing)
+        self._app = create_app(
+            self.config, self.pathway, self._store, self._faults, self._closing, self.limits
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._bound_port: int | None = None
@@ -133,6 +142,10 @@ class PathorsEmulator:
         config = uvicorn.Config(
             self._app,
             lifespan="off",
+            # Malformed HTTP gets the JSON error shape too; no WebSocket upgrades (the
+            # API has none, and an upgrade would bypass the JSON answers).
+            http=JsonErrorH11Protocol,
+            ws="none",
             access_log=False,
             log_level="warning",
             backlog=2048,
@@ -251,7 +264,11 @@ class PathorsEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """The last 1,000 requests received on the API routes, oldest first."""
+        """The requests received on the API routes, oldest first.
+
+        The last ``limits.max_recorded_requests`` (1,000) are kept, within
+        ``limits.max_recorded_bytes`` of bodies and headers.
+        """
         return self._store.requests()
 
     def turns(self, session_id: str | None = None) -> list[TurnRecord]:

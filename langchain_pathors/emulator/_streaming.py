@@ -69,7 +69,9 @@ async def fault_events(
     spoiled = min(1, final) if fault.malformed else None
     delay = fault.chunk_latency or chunk_latency
     for index, chunk in enumerate(chunks):
-        if index and delay:
+        if index:
+            # Without a delay, still give way to other requests between events: a long
+            # stream to a fast reader would otherwise hold the event loop to its end.
             await asyncio.sleep(delay)
         if index == stall_at:
             loop = asyncio.get_running_loop()

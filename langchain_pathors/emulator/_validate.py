@@ -5,9 +5,13 @@ Each check names the offending field (and index), so a client bug is easy to fin
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ._limits import EmulatorLimits
+from ._schema_check import InvalidSchema, check_schema
 
 __all__ = [
     "ChatInput",
@@ -68,22 +72,29 @@ class SessionInput:
 
 
 def is_valid_session_id(value: Any) -> bool:
-    """A non-empty string of at most 256 characters with no control characters.
+    """1 to 256 characters that can travel back in the ``X-Session-ID`` header.
+
+    So: no control characters, no white space at either end (HTTP trims it), and ASCII
+    only (a header value is bytes, and clients disagree on how to decode others).
 
     Example:
         >>> is_valid_session_id("user-1"), is_valid_session_id("a" + chr(10) + "b")
         (True, False)
+        >>> is_valid_session_id(" user-1"), is_valid_session_id("\u65e5\u672c")
+        (False, False)
 
     """
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_SESSION_ID_LENGTH
         and not _CONTROL.search(value)
+        and value == value.strip(" \t")
+        and value.isascii()
     )
 
 
-def parse_session(body: Any) -> SessionInput:
-    """Validate a create-session body.
+def parse_session(body: Any, limits: EmulatorLimits | None = None) -> SessionInput:
+    """Validate a create-session body (``variables`` at most ``max_variables_bytes``).
 
     Raises:
         RequestError: With the documented messages.
@@ -101,11 +112,16 @@ def parse_session(body: Any) -> SessionInput:
         variables = {}
     if not isinstance(variables, dict):
         raise RequestError("variables must be an object")
+    cap = (limits or EmulatorLimits()).max_variables_bytes
+    if len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode()) > cap:
+        raise RequestError(f"variables must be at most {cap} bytes as JSON")
     return SessionInput(session_id, variables)
 
 
-def parse_chat(body: Any) -> ChatInput:
+def parse_chat(body: Any, limits: EmulatorLimits | None = None) -> ChatInput:
     """Validate a chat-completions body (unknown OpenAI fields are accepted and ignored).
+
+    ``limits`` bounds the number of tools and of stop sequences.
 
     Raises:
         RequestError: Naming the first invalid field.
@@ -118,7 +134,8 @@ def parse_chat(body: Any) -> ChatInput:
         raise RequestError("messages must be a non-empty array")
     for index, message in enumerate(messages):
         _check_message(index, message)
-    tools = _parse_tools(body.get("tools"))
+    limits = limits or EmulatorLimits()
+    tools = _parse_tools(body.get("tools"), limits.max_tools)
     tool_choice = _parse_tool_choice(body.get("tool_choice"), tools)
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
@@ -131,7 +148,7 @@ def parse_chat(body: Any) -> ChatInput:
         tools,
         tool_choice,
         bool(stream),
-        _parse_stop(body.get("stop")),
+        _parse_stop(body.get("stop"), limits.max_stop),
         session_id,
         _parse_response_format(body.get("response_format")),
     )
@@ -168,11 +185,13 @@ def _check_message(index: int, message: Any) -> None:
                 raise RequestError(f"{where}.tool_calls[{j}] is invalid")
 
 
-def _parse_tools(tools: Any) -> list[dict[str, Any]]:
+def _parse_tools(tools: Any, max_tools: int) -> list[dict[str, Any]]:
     if tools is None:
         return []
     if not isinstance(tools, list):
         raise RequestError("tools must be an array")
+    if len(tools) > max_tools:
+        raise RequestError(f"tools must have at most {max_tools} entries")
     seen: set[str] = set()
     for index, tool in enumerate(tools):
         where = f"tools[{index}]"
@@ -191,7 +210,15 @@ def _parse_tools(tools: Any) -> list[dict[str, Any]]:
             raise RequestError(f"{where}.function.description must be a string")
         if not isinstance(function.get("parameters", {}), dict):
             raise RequestError(f"{where}.function.parameters must be an object")
+        _check_schema(function.get("parameters", {}), f"{where}.function.parameters")
     return tools
+
+
+def _check_schema(schema: Any, where: str) -> None:
+    try:
+        check_schema(schema, where)
+    except InvalidSchema as exc:
+        raise RequestError(str(exc)) from None
 
 
 def _parse_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> str | dict[str, Any] | None:
@@ -215,14 +242,16 @@ def _parse_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> str | dict[s
     raise RequestError("tool_choice must be 'auto', 'none', 'required' or a function choice")
 
 
-def _parse_stop(stop: Any) -> list[str]:
+def _parse_stop(stop: Any, max_stop: int) -> list[str]:
     if stop is None:
         return []
     if isinstance(stop, str):
         return [stop]
-    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        return stop
-    raise RequestError("stop must be a string or an array of strings")
+    if not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
+        raise RequestError("stop must be a string or an array of strings")
+    if len(stop) > max_stop:
+        raise RequestError(f"stop must have at most {max_stop} sequences")
+    return stop
 
 
 def _parse_response_format(value: Any) -> dict[str, Any] | None:
@@ -240,4 +269,5 @@ def _parse_response_format(value: Any) -> dict[str, Any] | None:
         spec = value.get("json_schema")
         if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
             raise RequestError("response_format.json_schema.schema must be an object")
+        _check_schema(spec["schema"], "response_format.json_schema.schema")
     return dict(value)

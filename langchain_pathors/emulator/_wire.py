@@ -29,6 +29,7 @@ __all__ = [
 
 DONE_EVENT = b"data: [DONE]\n\n"
 _WORD = re.compile(r"\s*\S+\s*")
+_WORD_START = re.compile(r"\S+")
 UNKNOWN_USAGE = {"prompt_tokens": -1, "completion_tokens": -1, "total_tokens": -1}
 
 
@@ -80,14 +81,26 @@ def completion_body(reply: PathwayReply, completion: Completion) -> dict[str, An
     }
 
 
-def split_words(text: str) -> list[str]:
+def split_words(text: str, max_deltas: int | None = None) -> list[str]:
     """Split text into streaming deltas: each word with the whitespace that follows it.
+
+    With ``max_deltas``, a text of more words puts several consecutive words in each
+    delta (the same number in each, the last one shorter), so a long reply never
+    becomes millions of events.
 
     Example:
         >>> split_words("Hi there, you")
         ['Hi ', 'there, ', 'you']
+        >>> split_words("one two three four five", max_deltas=2)
+        ['one two three ', 'four five']
 
     """
+    # A text of n characters has at most (n + 1) // 2 words: count only when it matters.
+    if max_deltas is not None and (len(text) + 1) // 2 > max_deltas:
+        words = sum(1 for _ in _WORD_START.finditer(text))
+        if words > max_deltas:
+            per = -(-words // max_deltas)
+            return re.findall(rf"(?:\s*\S+\s*){{1,{per}}}", text)
     return _WORD.findall(text) or ([text] if text else [])
 
 
@@ -116,13 +129,16 @@ def _chunk(completion: Completion, delta: dict[str, Any], finish: str | None) ->
     }
 
 
-def stream_chunks(reply: PathwayReply, completion: Completion) -> list[dict[str, Any]]:
+def stream_chunks(
+    reply: PathwayReply, completion: Completion, max_deltas: int | None = None
+) -> list[dict[str, Any]]:
     """Every ``chat.completion.chunk`` of a streamed reply, in order (``[DONE]`` excluded).
 
     The first chunk opens the message (``role`` and empty ``content``); content deltas
-    follow (``reply.chunks``, else one per word); then each tool call as an opening delta
-    (``index``, ``id``, ``type``, ``name``, empty ``arguments``) and argument fragments;
-    the last chunk has an empty delta and the ``finish_reason``.
+    follow (``reply.chunks`` as given, else one per word, or a few words each when there
+    are more than ``max_deltas`` words: see :func:`split_words`); then each tool call as
+    an opening delta (``index``, ``id``, ``type``, ``name``, empty ``arguments``) and
+    argument fragments; the last chunk has an empty delta and the ``finish_reason``.
 
     Example:
         >>> chunks = stream_chunks(PathwayReply(content="Hi you"), Completion("s1", "m"))
@@ -131,7 +147,7 @@ def stream_chunks(reply: PathwayReply, completion: Completion) -> list[dict[str,
 
     """
     chunks = [_chunk(completion, {"role": "assistant", "content": ""}, None)]
-    deltas = reply.chunks if reply.chunks is not None else split_words(reply.content)
+    deltas = reply.chunks if reply.chunks is not None else split_words(reply.content, max_deltas)
     chunks += [_chunk(completion, {"content": piece}, None) for piece in deltas if piece]
     for index, call in enumerate(reply.tool_calls):
         opening = {

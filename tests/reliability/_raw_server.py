@@ -1,18 +1,21 @@
 """A tiny scripted HTTP/1.1 server on 127.0.0.1, for replies the emulator cannot give.
 
 It records every request it receives and answers each with bytes a test chooses: a
-redirect, a stream of arbitrary (garbled) bytes sent in pieces, a body cut mid-way.
-The connection is closed after every reply, so a body without a length ends there.
+redirect, a stream of arbitrary (garbled) bytes sent in pieces, a body cut mid-way, or a
+hostile reply produced by a generator as it is sent (hundreds of MB, a body that never
+ends, a status line one byte at a time). The connection is closed after every reply, so a
+body without a length ends there; a generator's reply ends when the client goes away.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -31,9 +34,10 @@ class RawRequest:
     body: bytes
 
 
-# A reply is a list of pieces sent one after another (a short pause between them, so the
-# client sees separate reads); None as a piece means "drop the connection now".
-Reply = list[bytes | None]
+# A reply is the pieces sent one after another (a short pause between them, so the client
+# sees separate reads); None as a piece means "drop the connection now". A generator is
+# consumed as it is sent, so it may be endless or sleep between pieces.
+Reply = Iterable[bytes | None]
 Script = Callable[[RawRequest], Reply]
 
 
@@ -43,12 +47,15 @@ def http_reply(
     pieces: Iterable[bytes | None] = (),
     *,
     reason: str = "X",
-) -> Reply:
-    """A status line and headers (`Connection: close` added), then the body pieces."""
+) -> Iterator[bytes | None]:
+    """A status line and headers (`Connection: close` added), then the body pieces.
+
+    The pieces are taken lazily, so a generator of pieces is never held whole.
+    """
     head = f"HTTP/1.1 {status} {reason}\r\n"
     for name, value in {**(headers or {}), "Connection": "close"}.items():
         head += f"{name}: {value}\r\n"
-    return [(head + "\r\n").encode("latin-1"), *pieces]
+    return itertools.chain([(head + "\r\n").encode("latin-1")], pieces)
 
 
 class _Handler(socketserver.BaseRequestHandler):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import gzip
 import json
 
 import httpx
@@ -34,6 +36,22 @@ from tests.unit_tests.conftest import (
     stream_response,
     text_stream,
 )
+
+
+def httpx_errors_in_chain(error: BaseException) -> list[BaseException]:
+    """httpx exceptions reachable from `error` through causes and contexts."""
+    found: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, httpx.HTTPError) or type(item).__module__.startswith("httpcore"):
+            found.append(item)
+        todo += [item.__cause__, item.__context__]
+    return found
 
 
 def error(status: int, message: str = "boom", **headers: str) -> httpx.Response:
@@ -203,6 +221,92 @@ def test_server_echoing_a_default_header_is_redacted(fake: FakePathors) -> None:
         llm.invoke("Hi", session_id="s-h")
     assert "hdr-secret-123" not in str(info.value)
     assert "upstream said: *** and ***" in str(info.value)
+
+
+def test_404_names_the_path_and_what_to_check(fake: FakePathors) -> None:
+    fake.chat = [error(404, "Not Found")]
+    with pytest.raises(PathorsNotFoundError) as info:
+        fake.model(project_id="no-such-project").invoke("Hi")
+    text = str(info.value)
+    assert "/api/project/no-such-project/integration/api/chat/completions" in text
+    assert "check base_url and project_id" in text
+    assert API_KEY not in text
+
+
+def test_connection_error_names_host_and_port(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [httpx.ConnectError("[Errno 111] Connection refused")]
+    with pytest.raises(PathorsConnectionError, match=r"at pathors\.test:443 \("):
+        fake.model(max_retries=0).invoke("Hi")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["Text/Event-Stream", "TEXT/EVENT-STREAM; charset=utf-8", "text/event-stream"]
+)
+def test_content_type_is_compared_case_insensitively(fake: FakePathors, content_type: str) -> None:
+    fake.chat = [stream_response(text_stream(["ok"]), content_type=content_type)]
+    assert "".join(str(c.content) for c in fake.model().stream("Hi")) == "ok"
+
+
+@pytest.mark.parametrize("content_type", ["text/event-streamer", "text/plain", ""])
+def test_other_content_types_are_refused(fake: FakePathors, content_type: str) -> None:
+    fake.chat = [stream_response(text_stream(["ok"]), content_type=content_type)]
+    with pytest.raises(PathorsStreamError, match="asked for a stream"):
+        list(fake.model().stream("Hi"))
+
+
+def test_request_asks_only_for_encodings_it_can_bound(fake: FakePathors) -> None:
+    fake.model().invoke("Hi")
+    assert fake.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("session_id", [None, "s-big"])
+def test_completion_over_max_response_bytes(fake: FakePathors, session_id: str | None) -> None:
+    fake.chat = [httpx.Response(200, json=completion("x" * 5000))]
+    with pytest.raises(PathorsResponseError, match=r"max_response_bytes \(1,000 bytes\)") as info:
+        fake.model(max_response_bytes=1000).invoke("Hi", session_id=session_id)
+    assert "ChatPathors(max_response_bytes=...)" in str(info.value)
+    assert info.value.is_retryable is (session_id is None)  # in a session the turn was applied
+    assert len(fake.requests) == 1
+
+
+def test_gzip_completion_is_decoded(fake: FakePathors) -> None:
+    body = gzip.compress(json.dumps(completion("zipped")).encode())
+    headers = {"content-encoding": "gzip"}
+    # A streamed body: an in-memory one would be decoded by httpx itself, at construction.
+    fake.chat = [stream_response(body, headers=headers, content_type="application/json")]
+    assert fake.model().invoke("Hi").content == "zipped"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_invalid_gzip_is_a_response_error(fake: FakePathors, stream: bool) -> None:
+    headers = {"content-encoding": "gzip"}
+    if stream:
+        fake.chat = [stream_response(b"not gzip", headers=headers)]
+        with pytest.raises(PathorsStreamError, match="cannot be decompressed"):
+            list(fake.model().stream("Hi"))
+    else:
+        fake.chat = [stream_response(b"not gzip", headers=headers, content_type="application/json")]
+        with pytest.raises(PathorsResponseError, match="cannot be decompressed"):
+            fake.model().invoke("Hi")
+
+
+def test_huge_error_body_is_cut_for_the_message(fake: FakePathors, sleeps: list[float]) -> None:
+    fake.chat = [httpx.Response(400, content=b"<html>" + b"x" * 500_000)]
+    with pytest.raises(PathorsBadRequestError) as info:
+        fake.model().invoke("Hi")
+    assert len(str(info.value)) < 300
+
+
+def test_header_that_cannot_be_encoded_is_typed_and_not_shown(fake: FakePathors) -> None:
+    # construction-time checks refuse this first; the client must still never leak it
+    llm = fake.model()
+    llm._client.config = dataclasses.replace(  # type: ignore[misc]
+        llm._client.config, default_headers={"X-Note": "caf\u00e9-secret-value"}
+    )
+    with pytest.raises(PathorsBadRequestError, match="not valid HTTP") as info:
+        llm.invoke("Hi")
+    assert "secret-value" not in repr(info.value.args)
+    assert fake.requests == []
 
 
 def test_redirect_is_not_followed(fake: FakePathors) -> None:
@@ -409,7 +513,10 @@ def test_stream_cut_before_any_chunk_in_a_session_is_not_resent(
     with pytest.raises(PathorsOutcomeUnknownError) as info:
         list(fake.model().stream("Hi", session_id="s-cut"))
     assert info.value.session_id == "s-cut"
-    assert isinstance(info.value.cause, httpx.RemoteProtocolError)
+    # The cause is the package's own error: httpx's would hold the request and its key.
+    assert isinstance(info.value.cause, PathorsStreamError)
+    assert "RemoteProtocolError: cut" in str(info.value.cause)
+    assert not httpx_errors_in_chain(info.value)
     assert len(fake.requests) == 1
     assert sleeps == []
 
@@ -421,9 +528,9 @@ def test_stream_cut_retries_share_max_retries_with_status_retries(
         return stream_response([], error=httpx.RemoteProtocolError("cut"))
 
     fake.chat = [error(503), cut(), cut()]
-    with pytest.raises(PathorsStreamError) as info:
+    with pytest.raises(PathorsStreamError, match="RemoteProtocolError: cut") as info:
         list(fake.model(max_retries=2).stream("Hi"))
-    assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+    assert not httpx_errors_in_chain(info.value)
     assert len(fake.requests) == 3  # one attempt and max_retries=2 retries, in all
     assert len(sleeps) == 2
 

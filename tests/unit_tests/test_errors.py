@@ -115,6 +115,13 @@ def test_attributes_are_kept() -> None:
     assert (unknown.session_id, unknown.status_code, unknown.partial_text) == ("s", 500, "x")
 
 
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=ids)
+def test_every_error_has_partial_text(cls: type[PathorsError]) -> None:
+    # One place to read what a failed stream had delivered, whatever the error's class.
+    assert make(cls).partial_text == ""
+    assert make(cls, partial_text="Hel").partial_text == "Hel"
+
+
 def test_outcome_unknown_cause_is_the_underlying_error() -> None:
     underlying = TimeoutError("read timed out")
     with pytest.raises(PathorsOutcomeUnknownError) as info:
@@ -128,8 +135,7 @@ def test_outcome_unknown_cause_is_the_underlying_error() -> None:
 def test_errors_survive_pickle_and_copy(cls: type[PathorsError], clone: Any) -> None:
     error = make(cls, "boom", status_code=500, session_id="sess-3")
     error.extra = "kept"  # type: ignore[attr-defined]
-    if isinstance(error, PathorsStreamError | PathorsOutcomeUnknownError):
-        error.partial_text = "so far"
+    error.partial_text = "so far"
     restored = pickle.loads(pickle.dumps(error)) if clone is pickle else copy.copy(error)
     assert type(restored) is cls
     assert str(restored) == str(error)

@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from langchain_pathors import _retry
-from langchain_pathors._retry import RetryPolicy, parse_retry_after
+from langchain_pathors._retry import (
+    CallState,
+    FailureKind,
+    RetryPolicy,
+    Verdict,
+    kind_of_status,
+    parse_retry_after,
+)
 
 NOW = 1_700_000_000.0  # a fixed "now", so HTTP-date waits are exact
 
@@ -187,22 +194,82 @@ def test_delay_for_gives_up_when_retry_after_exceeds_the_cap() -> None:
 
 # --------------------------------------------------------------------------- statuses
 @pytest.mark.parametrize(
-    ("status", "unpinned", "pinned"),
+    ("status", "kind"),
     [
-        (429, True, True),
-        (503, True, True),
-        (500, True, False),
-        (502, True, False),
-        (504, True, False),
-        (400, False, False),
-        (401, False, False),
-        (403, False, False),
-        (404, False, False),
-        (422, False, False),
-        (501, False, False),
+        (429, FailureKind.REFUSED),
+        (503, FailureKind.REFUSED),
+        (500, FailureKind.SERVER_FAILED),
+        (502, FailureKind.SERVER_FAILED),
+        (504, FailureKind.SERVER_FAILED),
+        (307, FailureKind.REJECTED),
+        (400, FailureKind.REJECTED),
+        (401, FailureKind.REJECTED),
+        (403, FailureKind.REJECTED),
+        (404, FailureKind.REJECTED),
+        (422, FailureKind.REJECTED),
+        (501, FailureKind.REJECTED),
     ],
 )
-def test_status_is_retryable(status: int, unpinned: bool, pinned: bool) -> None:
+def test_kind_of_status(status: int, kind: FailureKind) -> None:
+    assert kind_of_status(status) is kind
+
+
+# --------------------------------------------------------------------------- the policy
+K = FailureKind
+RESEND, RAISE, FINAL, UNKNOWN = (
+    Verdict.RESEND,
+    Verdict.RAISE,
+    Verdict.RAISE_FINAL,
+    Verdict.OUTCOME_UNKNOWN,
+)
+# Columns: no session (a fresh server session per attempt), then pinned to a session; each
+# for a non-streamed call, a stream before its first chunk, and a stream after it.
+# fmt: off
+#                   no session: plain   stream  delivered | pinned: plain  stream   delivered
+TABLE: dict[FailureKind, tuple[Verdict, ...]] = {
+    K.NOT_SENT:      (RESEND, RESEND, RAISE,   RESEND,  RESEND,  RAISE),
+    K.REFUSED:       (RESEND, RESEND, RAISE,   RESEND,  RESEND,  RAISE),
+    K.SERVER_FAILED: (RESEND, RESEND, RAISE,   UNKNOWN, UNKNOWN, UNKNOWN),
+    K.LOST:          (RESEND, RESEND, RAISE,   UNKNOWN, UNKNOWN, UNKNOWN),
+    K.TIMED_OUT:     (RESEND, RESEND, RAISE,   UNKNOWN, UNKNOWN, UNKNOWN),
+    K.REJECTED:      (RAISE,  RAISE,  RAISE,   RAISE,   RAISE,   RAISE),
+    K.UNSENDABLE:    (RAISE,  RAISE,  RAISE,   RAISE,   RAISE,   RAISE),
+    K.BAD_ANSWER:    (RAISE,  RAISE,  RAISE,   FINAL,   UNKNOWN, UNKNOWN),
+    K.TOO_LARGE:     (RAISE,  RAISE,  RAISE,   FINAL,   FINAL,   FINAL),
+}
+# fmt: on
+CALLS = [
+    CallState(session, streamed=streamed, delivered=delivered)
+    for session in (None, "s-1")
+    for streamed, delivered in ((False, False), (True, False), (True, True))
+]
+
+
+def test_the_table_covers_every_kind() -> None:
+    assert set(TABLE) == set(FailureKind)
+
+
+@pytest.mark.parametrize("kind", list(FailureKind), ids=lambda k: k.name)
+def test_policy_table(kind: FailureKind) -> None:
     policy = RetryPolicy()
-    assert policy.status_is_retryable(status, pinned=False) is unpinned
-    assert policy.status_is_retryable(status, pinned=True) is pinned
+    assert tuple(policy.verdict(kind, call) for call in CALLS) == TABLE[kind]
+
+
+@given(
+    kind=st.sampled_from(list(FailureKind)),
+    session=st.sampled_from([None, "s-1"]),
+    streamed=st.booleans(),
+    delivered=st.booleans(),
+)
+def test_a_session_turn_is_never_resent_when_it_may_have_been_applied(
+    kind: FailureKind, session: str | None, streamed: bool, delivered: bool
+) -> None:
+    # The invariant behind the table: re-sending a pinned call happens only when the
+    # server certainly did no work, and nothing is ever re-sent after a chunk was shown.
+    call = CallState(session, streamed=streamed, delivered=delivered and streamed)
+    verdict = RetryPolicy().verdict(kind, call)
+    if verdict is Verdict.RESEND:
+        assert not call.delivered
+        assert not call.pinned or kind in (FailureKind.NOT_SENT, FailureKind.REFUSED)
+    if verdict is Verdict.OUTCOME_UNKNOWN:
+        assert call.pinned

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import traceback
 from typing import Any
 
 import httpx
@@ -12,8 +13,16 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps, load, loads
 
 from langchain_pathors import ChatPathors, PathorsError
+from tests.leaks import authorized_requests, error_texts
 from tests.tracing import RunCollector
-from tests.unit_tests.conftest import API_KEY, FakePathors
+from tests.unit_tests.conftest import (
+    API_KEY,
+    FakePathors,
+    chunk,
+    sse,
+    stream_response,
+    text_stream,
+)
 
 SECRET_VARIABLE = "ssn-123-45-6789"
 SECRET_HEADER = "Bearer header-canary-77"
@@ -136,3 +145,133 @@ def test_callbacks_and_traces_never_see_secrets(fake: FakePathors) -> None:
     assert params["session_id"] == "s-2"
     assert params["session_variable_names"] == ["ssn"]
     assert tracer.runs[1].extra["metadata"]["ls_provider"] == "pathors"
+
+
+# --------------------------------------------------------------------------- echoed variables
+ECHO = f"variable ssn={SECRET_VARIABLE!r} is not allowed"
+
+
+def echo_400() -> httpx.Response:
+    return httpx.Response(400, json={"error": ECHO})
+
+
+def assert_redacted(error: BaseException, *seen: object) -> None:
+    assert SECRET_VARIABLE not in error_texts(error)
+    assert "***" in str(error)  # the message still says what went wrong, minus the value
+    for item in seen:
+        assert_clean(str(item))
+
+
+def test_session_create_error_echoing_a_variable_is_redacted(fake: FakePathors) -> None:
+    fake.session = [echo_400()]
+    handler, tracer = EverythingHandler(), RunCollector()
+    with pytest.raises(PathorsError) as info:
+        secret_model(fake).invoke("Hi", config={"callbacks": [handler, tracer]})
+    assert_redacted(info.value, handler.seen, *(r.model_dump_json() for r in tracer.runs))
+    assert tracer.runs[0].error is not None
+
+
+def test_chat_error_echoing_a_per_call_variable_is_redacted_in_retries_too(
+    fake: FakePathors, sleeps: list[float]
+) -> None:
+    fake.chat = [httpx.Response(503, json={"error": ECHO}), echo_400()]
+    handler, tracer = EverythingHandler(), RunCollector()
+    retries: list[str] = []
+
+    class Retries(BaseCallbackHandler):
+        def on_retry(self, retry_state: Any, **kwargs: Any) -> None:
+            retries.append(str(retry_state.outcome.exception()))
+
+    with pytest.raises(PathorsError) as info:
+        fake.model().invoke(
+            "Hi",
+            session_id="s-5",
+            session_variables={"ssn": SECRET_VARIABLE},
+            config={"callbacks": [handler, tracer, Retries()]},
+        )
+    assert len(retries) == 1
+    assert_redacted(info.value, handler.seen, retries, *(r.model_dump_json() for r in tracer.runs))
+
+
+def test_stream_error_event_echoing_a_variable_is_redacted(fake: FakePathors) -> None:
+    fake.chat = [stream_response(sse(chunk({"content": "Hi"}), {"error": {"message": ECHO}}))]
+    handler, tracer = EverythingHandler(), RunCollector()
+    with pytest.raises(PathorsError) as info:
+        list(secret_model(fake).stream("Hi", config={"callbacks": [handler, tracer]}))
+    assert_redacted(info.value, handler.seen, *(r.model_dump_json() for r in tracer.runs))
+
+
+async def test_async_errors_echoing_variables_are_redacted(fake: FakePathors) -> None:
+    llm = secret_model(fake)
+    fake.session = [echo_400()]
+    with pytest.raises(PathorsError) as info:
+        await llm.ainvoke("Hi")
+    assert_redacted(info.value)
+    with pytest.raises(PathorsError) as info:
+        await llm.acreate_session("s-7", {"ssn": SECRET_VARIABLE})
+    assert_redacted(info.value)
+    fake.session = [httpx.Response(200, json={"sessionId": "s-1"})]
+    fake.chat = [stream_response(sse(chunk({"content": "Hi"}), {"error": {"message": ECHO}}))]
+    with pytest.raises(PathorsError) as info:
+        async for _ in llm.astream("Hi"):
+            pass
+    assert_redacted(info.value)
+
+
+def test_create_session_error_echoing_a_variable_is_redacted(fake: FakePathors) -> None:
+    fake.session = [echo_400()]
+    with pytest.raises(PathorsError) as info:
+        fake.model().create_session("s-8", {"ssn": SECRET_VARIABLE})
+    assert_redacted(info.value)
+
+
+def test_only_the_values_are_blanked_out_not_words_that_contain_them(fake: FakePathors) -> None:
+    fake.session = [httpx.Response(400, json={"error": "Ann is not a valid Annual plan"})]
+    with pytest.raises(PathorsError) as info:
+        fake.model().create_session("s-9", {"name": "Ann"})
+    assert info.value.message == "*** is not a valid Annual plan"
+
+
+# ------------------------------------------------------------------ the request an error keeps
+@pytest.mark.parametrize("pinned", [False, True], ids=["no session", "in a session"])
+def test_no_live_request_with_the_key_on_the_cause_chain(
+    fake: FakePathors, sleeps: list[float], pinned: bool
+) -> None:
+    fake.chat = [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("cut")]
+    session = {"session_id": "s-1"} if pinned else {}
+    with pytest.raises(PathorsError) as info:
+        fake.model(max_retries=1).invoke("Hi", **session)
+    assert authorized_requests(info.value) == []
+    assert API_KEY not in error_texts(info.value)
+    fake.chat = [stream_response(text_stream(["a"])[:40], error=httpx.ReadError("cut"))]
+    with pytest.raises(PathorsError) as info:
+        list(fake.model(max_retries=0).stream("Hi", **session))
+    assert authorized_requests(info.value) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "session"),
+    [
+        (httpx.ReadTimeout("timed out"), {"session_id": "s-1"}),
+        (httpx.ConnectError("refused"), {}),
+        (httpx.Response(401, json={"error": "bad key"}), {}),
+    ],
+    ids=["read timeout in a session", "connect error", "401"],
+)
+def test_frame_locals_of_a_raised_error_hold_no_key(
+    fake: FakePathors, sleeps: list[float], reply: Any, session: dict[str, str]
+) -> None:
+    # Error reporters (Sentry, rich, pytest --showlocals) print the locals of every frame
+    # of a traceback: none may hold the key, or a request carrying it.
+    fake.chat = [reply]
+    for call in ("invoke", "stream"):
+        with pytest.raises(PathorsError) as info:
+            llm = fake.model(max_retries=0)
+            if call == "invoke":
+                llm.invoke("Hi", **session)
+            else:
+                list(llm.stream("Hi", **session))
+        shown = "".join(
+            traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+        )
+        assert API_KEY not in shown

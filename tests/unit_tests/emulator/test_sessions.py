@@ -174,3 +174,19 @@ def test_session_snapshots_are_copies(client: TestClient, emulator: PathorsEmula
     again = emulator.session("s")
     assert again is not None
     assert again.variables == {"k": [1]}
+
+
+@pytest.mark.parametrize("session_id", [" ", " padded ", "\u65e5\u672c", "caf\u00e9", "tab\t"])
+def test_session_ids_that_cannot_travel_in_a_header_are_400(client: TestClient, session_id: str):
+    # The id comes back in the X-Session-ID header: one that cannot be a header value
+    # used to be a 500 or a dropped connection.
+    chat = client.post(CHAT, headers=AUTH, json={"messages": [user("x")], "session_id": session_id})
+    create = client.post(SESSION, headers=AUTH, json={"session_id": session_id})
+    assert chat.status_code == create.status_code == 400
+    assert chat.json() == create.json() == {"error": "Missing or invalid session_id"}
+
+
+def test_an_id_with_inner_spaces_comes_back_unchanged(client: TestClient):
+    r = client.post(CHAT, headers=AUTH, json={"messages": [user("x")], "session_id": "user 1"})
+    assert r.status_code == 200
+    assert r.json()["session_id"] == r.headers["x-session-id"] == "user 1"

@@ -219,3 +219,18 @@ def test_several_tool_results_are_all_summarised(client: TestClient):
     ]
     r = client.post(CHAT, headers=AUTH, json={"messages": messages})
     assert r.json()["choices"][0]["message"]["content"] == "Tool results: a: one; b: two."
+
+
+@pytest.mark.parametrize("calls", [5, "call_1", [5], [{"id": 1}], {"id": "call_1"}])
+@pytest.mark.parametrize("role", ["user", "system", "tool"])
+def test_tool_calls_on_a_message_not_from_the_assistant_are_ignored(
+    client: TestClient, calls: object, role: str
+):
+    # They used to be a 500 when a tool result followed (the echo read every message's).
+    messages = [
+        {"role": role, "content": "x", "tool_call_id": "call_1", "tool_calls": calls},
+        {"role": "tool", "content": "72F", "tool_call_id": "call_1", "name": "get_weather"},
+    ]
+    r = client.post(CHAT, headers=AUTH, json={"messages": messages})
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"].startswith("Tool results:")

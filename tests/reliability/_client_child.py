@@ -1,0 +1,160 @@
+"""Run ChatPathors calls in a separate process and report how each ended, as JSON.
+
+`python -m tests.reliability._client_child` reads one JSON spec per line on stdin and
+answers each with one JSON line on stdout. A spec has `base_url`, `api_key`, `settings`
+(ChatPathors keyword arguments), `session_id`, and `modes` (any of "invoke", "ainvoke",
+"stream", "astream"). For each mode the report says which exception
+ended the call, its message, how long it took, by how much the process's peak RSS grew
+(VmHWM, reset before each call), and every place the API key showed up: the error's
+str/repr/args, the formatted traceback with its chain, `on_llm_error`, and DEBUG logs of
+httpx, httpcore and this package.
+
+A separate process keeps the measurement honest: the test runner's own memory (and a
+server thread sending hundreds of MB) would otherwise be counted. One process serves many
+specs, since starting Python and importing LangChain costs seconds on a loaded machine;
+the peak is reset before each call, so each call's growth is its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import io
+import json
+import logging
+import sys
+import time
+import traceback
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+
+from langchain_pathors import ChatPathors, PathorsError
+
+LOGGERS = ("httpx", "httpcore", "langchain_pathors")
+
+
+class ErrorSeen(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.texts.append(f"{error!s} {error!r} {kwargs!r}")
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if refused.
+
+    Memory freed by earlier calls is first given back to the system, so that a call
+    cannot hide its growth by reusing it (the parent also fixes glibc's mmap threshold).
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+async def _call(llm: ChatPathors, mode: str, session_id: str | None, seen: ErrorSeen) -> None:
+    config: Any = {"callbacks": [seen]}
+    kwargs: dict[str, Any] = {"session_id": session_id} if session_id else {}
+    if mode == "invoke":
+        llm.invoke("Hi", config=config, **kwargs)
+    elif mode == "ainvoke":
+        await llm.ainvoke("Hi", config=config, **kwargs)
+    elif mode == "stream":
+        for _ in llm.stream("Hi", config=config, **kwargs):
+            pass
+    else:
+        async for _ in llm.astream("Hi", config=config, **kwargs):
+            pass
+
+
+def run_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[str, Any]:
+    llm = ChatPathors(
+        base_url=spec["base_url"], project_id="p", api_key=spec["api_key"], **spec["settings"]
+    )
+    seen = ErrorSeen()
+    logs.seek(0)
+    logs.truncate()
+    reset = _reset_peak()
+    before = _status("VmRSS")
+    start = time.monotonic()
+    error: BaseException | None = None
+    try:
+        asyncio.run(_call(llm, mode, spec.get("session_id"), seen))
+    except BaseException as exc:  # everything: a non-PathorsError is what we look for
+        error = exc
+    elapsed = time.monotonic() - start
+    peak = _status("VmHWM")
+    llm.close()
+    report: dict[str, Any] = {
+        "mode": mode,
+        "elapsed": elapsed,
+        "rss_growth": peak - before if reset else None,
+        "error": None,
+    }
+    if error is not None:
+        places = {
+            "str": str(error),
+            "repr": repr(error),
+            "args": repr(error.args),
+            "traceback": "".join(traceback.format_exception(error)),
+            "on_llm_error": " ".join(seen.texts),
+            "logs": logs.getvalue(),
+        }
+        report["error"] = {
+            "type": type(error).__name__,
+            "is_pathors_error": isinstance(error, PathorsError),
+            "message": str(error),
+            "is_retryable": getattr(error, "is_retryable", None),
+            "key_in": [name for name, text in places.items() if spec["api_key"] in text],
+            "chain_types": _chain_types(error),
+        }
+    return report
+
+
+def _chain_types(error: BaseException) -> list[str]:
+    """Module-qualified types of every exception on the cause/context chain."""
+    found, seen, todo = [], set(), [error]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.append(f"{type(item).__module__}.{type(item).__name__}")
+        todo += [item.__cause__, item.__context__]
+    return found
+
+
+def main() -> None:
+    logs = io.StringIO()
+    handler = logging.StreamHandler(logs)
+    handler.setLevel(logging.DEBUG)
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    for line in sys.stdin:
+        spec = json.loads(line)
+        reports = [run_mode(spec, mode, logs) for mode in spec["modes"]]
+        sys.stdout.write(json.dumps(reports) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
