@@ -15,6 +15,11 @@ TOOLS_UV := $(CURDIR)/.tools/uv/bin/uv
 UV := $(or $(UV_ON_PATH),$(TOOLS_UV))
 # uv uses a Python 3.10+ already on the machine (UV_PYTHON picks one); it downloads none.
 export UV_PYTHON_DOWNLOADS ?= never
+# uv trusts the system's certificates, as the system's pip does, not only its bundled ones:
+# behind a TLS-inspecting proxy (a corporate one, or this project's CI) only those work.
+# (UV_SYSTEM_CERTS is the newer name, UV_NATIVE_TLS the older one.)
+export UV_SYSTEM_CERTS ?= true
+export UV_NATIVE_TLS ?= true
 # mkdocs-material prints a banner about MkDocs 2 on every build; it is not a warning.
 export NO_MKDOCS_2_WARNING := 1
 
