@@ -32,8 +32,9 @@ INTEGRATION_FLAGS := $(if $(and $(PATHORS_API_KEY),$(PATHORS_PROJECT_ID)),,$(LOO
 UNIT_TESTS := tests/unit_tests langchain_pathors --doctest-modules $(UNIT_FLAGS)
 INTEGRATION_TESTS := tests/integration_tests $(INTEGRATION_FLAGS)
 # Package coverage of the unit and integration tests together (branches included). The floor
-# is the figure measured when it was set, minus one point; raise it as coverage grows.
-COV_FLOOR := 90
+# is the figure measured when it was set (95.5%), rounded down to a point below: raise it as
+# coverage grows.
+COV_FLOOR := 94
 COV := --cov=langchain_pathors --cov-report=
 
 uv: $(if $(UV_ON_PATH),,$(TOOLS_UV))
