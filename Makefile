@@ -125,21 +125,23 @@ matrix: $(addprefix matrix-,$(PYTHONS))
 matrix-%: uv
 	@py=$(call interpreter,$*); test -x "$$py" || { echo "no Python $* found" >&2; exit 1; }; \
 	echo "== Python $* ($$py), locked dependencies"; \
-	export UV_PYTHON="$$py" UV_PROJECT_ENVIRONMENT=.venv-$*; \
-	$(PYTEST) $(UNIT_TESTS) -q && $(PYTEST) $(INTEGRATION_TESTS) -q
+	export UV_PYTHON="$$py" UV_PROJECT_ENVIRONMENT=.venv-$*; start=$$(date +%s); \
+	$(PYTEST) $(UNIT_TESTS) -q && $(PYTEST) $(INTEGRATION_TESTS) -q && \
+	echo "== Python $* passed in $$(( $$(date +%s) - start )) s"
 
 # Resolved afresh, without the lock, into .venv-$(1) on Python $(2) with uv pip flags $(3);
 # prints the direct dependencies it got, then runs the unit and integration tests.
 define fresh_leg
 	@py=$(call interpreter,$(2)); test -x "$$py" || { echo "no Python $(2) found" >&2; exit 1; }; \
-	echo "== Python $(2) ($$py), $(1) dependencies"; \
+	echo "== Python $(2) ($$py), $(1) dependencies"; start=$$(date +%s); \
 	rm -rf .venv-$(1) && $(UV) venv -q .venv-$(1) --python "$$py" && \
 	$(UV) pip install -q --python .venv-$(1) $(3) -e ".[emulator]" \
 		--group test --group test_integration && \
 	$(UV) pip list --python .venv-$(1) 2>/dev/null \
 		| grep -E '^(langchain-core|httpx|pydantic|starlette|uvicorn|langchain|langgraph) ' && \
 	.venv-$(1)/bin/python -m pytest $(UNIT_TESTS) -q && \
-	.venv-$(1)/bin/python -m pytest $(INTEGRATION_TESTS) -q
+	.venv-$(1)/bin/python -m pytest $(INTEGRATION_TESTS) -q && \
+	echo "== Python $(2), $(1) dependencies: passed in $$(( $$(date +%s) - start )) s"
 endef
 
 # The lowest versions pyproject.toml allows for every direct dependency, on the oldest Python.
