@@ -1,7 +1,7 @@
 """Run the Pathors emulator from the command line.
 
 Example:
-    $ python -m langchain_pathors.emulator --port 8787
+    $ pathors-emulator --port 8787  # or: python -m langchain_pathors.emulator --port 8787
     export PATHORS_BASE_URL=http://127.0.0.1:8787
     export PATHORS_PROJECT_ID=demo-project
     export PATHORS_API_KEY=pathors-emulator-key
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import ipaddress
+import os
 import shlex
 import signal
 import sys
@@ -48,8 +49,10 @@ def _load_pathway(spec: str) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Name the command the way it was started: the console script or `python -m`.
+    script = os.path.basename(sys.argv[0]) == "pathors-emulator"
     parser = argparse.ArgumentParser(
-        prog="python -m langchain_pathors.emulator",
+        prog="pathors-emulator" if script else "python -m langchain_pathors.emulator",
         description="Serve a local emulator of the Pathors API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (loopback)")

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pytest_socket import socket_allow_hosts
 from starlette.testclient import TestClient
 
 from langchain_pathors.emulator import Fault, PathorsEmulator
@@ -19,7 +20,8 @@ from .conftest import AUTH, CHAT, SESSION, deltas, sse_events, user
 BODY = {"messages": [user("one two three four")]}
 
 
-def chat(client: TestClient, sid: str = "s", stream: bool = False) -> httpx.Response:
+# No return annotation: TestClient answers with httpx's or httpx2's Response, by version.
+def chat(client: TestClient, sid: str = "s", stream: bool = False):
     return client.post(CHAT, headers={**AUTH, "X-Session-ID": sid}, json={**BODY, "stream": stream})
 
 
@@ -45,7 +47,12 @@ def test_status_fault_uses_a_default_message(
 
 def test_status_fault_counts_the_turn_but_skips_the_pathway(client: TestClient):
     seen: list[int] = []
-    emu = PathorsEmulator(lambda req: seen.append(req.session.turns) or "ok")
+
+    def pathway(req: Any) -> str:
+        seen.append(req.session.turns)
+        return "ok"
+
+    emu = PathorsEmulator(pathway)
     with TestClient(emu.app) as c:
         emu.inject(Fault(status=500, message="boom"))
         first, second = chat(c), chat(c)
@@ -139,21 +146,48 @@ def test_malformed_stream_event(client: TestClient, emulator: PathorsEmulator):
     assert text.endswith("data: [DONE]\n\n")
 
 
-def test_cut_after_ends_the_stream_without_finish_or_done(
-    client: TestClient, emulator: PathorsEmulator
-):
+@pytest.fixture
+def loopback_only() -> None:
+    socket_allow_hosts(["127.0.0.1"])  # sockets on, but only towards loopback
+
+
+def read_until_cut(emulator: PathorsEmulator) -> str:
+    """Stream one chat over a real socket and return the text that arrived before the cut.
+
+    A cut is seen here as any HTTP client sees it, over TCP: the body stops short and httpx
+    raises. In-process clients disagree on what a cut looks like (starlette's TestClient
+    before 1.9, the newest on Python 3.10, returns an empty body).
+    """
+    received = bytearray()
+    with (
+        emulator,
+        httpx.Client(base_url=emulator.base_url, headers=AUTH, timeout=10) as c,
+        pytest.raises(httpx.RemoteProtocolError),  # the response never completed
+        c.stream(
+            "POST", CHAT, headers={"X-Session-ID": "s"}, json={**BODY, "stream": True}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        for piece in response.iter_bytes():
+            received += piece
+    return received.decode()
+
+
+@pytest.mark.enable_socket
+@pytest.mark.usefixtures("loopback_only")
+def test_cut_after_ends_the_stream_without_finish_or_done(emulator: PathorsEmulator):
     emulator.inject(Fault(cut_after=2))
-    events = sse_events(chat(client, stream=True).text)
+    events = sse_events(read_until_cut(emulator))
     assert len(events) == 2
     assert "[DONE]" not in events
     assert all(e["choices"][0]["finish_reason"] is None for e in events)
 
 
-def test_cut_after_past_the_end_still_cuts_before_finish(
-    client: TestClient, emulator: PathorsEmulator
-):
+@pytest.mark.enable_socket
+@pytest.mark.usefixtures("loopback_only")
+def test_cut_after_past_the_end_still_cuts_before_finish(emulator: PathorsEmulator):
     emulator.inject(Fault(cut_after=1000))
-    events = sse_events(chat(client, stream=True).text)
+    events = sse_events(read_until_cut(emulator))
     assert "[DONE]" not in events
     assert all(e["choices"][0]["finish_reason"] is None for e in events)
     assert "".join(d.get("content", "") for d in deltas(events)) == "You said: one two three four"
