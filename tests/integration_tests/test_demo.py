@@ -31,7 +31,12 @@ def test_demo_runs_against_the_embedded_emulator(
     out, err = capsys.readouterr()
     assert err == ""
     assert "against the embedded emulator" in out
-    for section in ("1. A chat", "2. A streamed answer", "3. A conversation in one session", "4. A tool-calling"):
+    for section in (
+        "1. A chat",
+        "2. A streamed answer",
+        "3. A conversation in one session",
+        "4. A tool-calling",
+    ):
         assert section in out
     assert "pathway: You said: Hello! What can you do?" in out
     assert "Session variables: userName=Ada Lovelace, plan=pro." in out
