@@ -35,6 +35,7 @@ from langchain_pathors._messages import (
     generation_chunk,
     message_from_response,
 )
+from langchain_pathors._pickling import RebuiltAcrossCopies
 from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._sessions import (
@@ -59,7 +60,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 _RESERVED_HEADERS = frozenset({"authorization", "x-session-id"})
 
 
-class ChatPathors(BaseChatModel):
+class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
     """Chat model for a Pathors project's pathway, over its OpenAI-compatible API.
 
     Setup:
@@ -125,7 +126,7 @@ class ChatPathors(BaseChatModel):
     """Extra fields for the request body."""
 
     _client: PathorsClient = PrivateAttr()
-    _sessions: SessionRegistry = PrivateAttr(default_factory=SessionRegistry)
+    _sessions: SessionRegistry = PrivateAttr()
 
     @field_validator("session_id")
     @classmethod
@@ -149,6 +150,11 @@ class ChatPathors(BaseChatModel):
         if self.session_variables is not None and self.session_id is None:
             msg = "session_variables need a session_id (or call create_session(variables=...))"
             raise ValueError(msg)
+        self._build_runtime()
+        return self
+
+    def _build_runtime(self) -> None:
+        # Everything that belongs to one process; pickle and deep copy call it again.
         config = ClientConfig(
             base_url=self.base_url,
             project_id=self.project_id or "",
@@ -161,7 +167,7 @@ class ChatPathors(BaseChatModel):
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
         )
-        return self
+        self._sessions = SessionRegistry()
 
     # ------------------------------------------------------------ LangChain plumbing
     @property
