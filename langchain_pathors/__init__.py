@@ -34,6 +34,8 @@ if TYPE_CHECKING:
         PathorsRateLimitError,
         PathorsResponseError,
         PathorsServerError,
+        PathorsSessionBusyError,
+        PathorsSessionForkedError,
         PathorsStreamError,
         PathorsTimeoutError,
     )
@@ -52,6 +54,8 @@ __all__ = [
     "PathorsResponseError",
     "PathorsServerError",
     "PathorsSession",
+    "PathorsSessionBusyError",
+    "PathorsSessionForkedError",
     "PathorsStreamError",
     "PathorsTimeoutError",
     "__version__",

@@ -9,7 +9,7 @@ figures of -1 mean "unknown" and give `usage_metadata=None`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import (
@@ -292,8 +292,13 @@ class ChunkConverter:
     one chunk only: the first one that has it.
     """
 
-    def __init__(self, header_session_id: str | None) -> None:
+    def __init__(
+        self,
+        header_session_id: str | None,
+        stamp: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._header_session_id = header_session_id
+        self._stamp = stamp  # marks the first chunk as this turn's reply (session, project)
         self._first = True
         self._index_of_id: dict[str, int] = {}
         self._last_index: int | None = None
@@ -353,6 +358,8 @@ class ChunkConverter:
         metadata: dict[str, Any] = {"model_provider": PROVIDER}
         if self._first:
             metadata.update(_metadata(chunk, self._header_session_id))
+            if self._stamp is not None:
+                self._stamp(metadata)
             self._missing = {key for key, value in metadata.items() if value is None}
             self._first = False
         elif self._missing:

@@ -1,7 +1,8 @@
-"""From a LangChain call (messages, stop, kwargs) to the request to send and its session.
+"""From a LangChain call (messages, stop, kwargs, config) to the request and its session.
 
-Which session a call uses is decided here, per call, from the call's own arguments first
-and the model's configuration second, so one model instance can serve many users.
+Which session a call uses is decided per call by `resolve_session` (the call's own
+arguments, the model's settings, the history, the thread), so one model instance can
+serve many users and conversations.
 """
 
 from __future__ import annotations
@@ -14,22 +15,33 @@ import httpx
 from langchain_core.messages import BaseMessage
 
 from langchain_pathors._messages import messages_to_wire
-from langchain_pathors._sessions import validate_session_id
+from langchain_pathors._session_params import CALL_SESSION_OPTIONS, check_call_kwargs
+from langchain_pathors._session_resolver import (
+    Endpoint,
+    ResolvedSession,
+    SessionRules,
+    resolve_session,
+)
 
-__all__ = ["CALL_OPTIONS", "PreparedCall", "body_params", "http_timeout", "prepare_call"]
+__all__ = [
+    "CALL_OPTIONS",
+    "PreparedCall",
+    "body_params",
+    "http_timeout",
+    "prepare_call",
+]
 
 # Per-call keyword arguments that configure the call rather than go into the request body.
-CALL_OPTIONS = frozenset({"session_id", "session_variables", "stream"})
+CALL_OPTIONS = frozenset({*CALL_SESSION_OPTIONS, "stream"})
 MAX_CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
 class PreparedCall:
-    """A request body, the session it is pinned to, and the variables to create it with."""
+    """A request body and the session the call belongs to."""
 
     body: dict[str, Any]
-    session_id: str | None
-    variables: dict[str, Any] | None
+    session: ResolvedSession
 
 
 def body_params(defaults: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,27 +59,29 @@ def prepare_call(
     stop: list[str] | None,
     kwargs: Mapping[str, Any],
     defaults: Mapping[str, Any],
-    model_session_id: str | None,
-    model_variables: dict[str, Any] | None,
+    endpoint: Endpoint,
+    rules: SessionRules,
     stream: bool,
 ) -> PreparedCall:
-    """Build the call: the per-call session wins, and takes no model-level variables."""
-    session_id = kwargs.get("session_id")
-    variables = kwargs.get("session_variables")
-    if session_id is None:
-        session_id = model_session_id
-        if variables is None:
-            variables = model_variables
-    if session_id is not None:
-        validate_session_id(session_id)
-    elif variables is not None:
-        msg = "session_variables need a session_id"
+    """Build the call: its session (see `resolve_session`) and its request body."""
+    check_call_kwargs(kwargs)
+    thread_id = kwargs.get("thread_id")
+    if thread_id is not None and rules.from_thread is False:
+        msg = "thread_id= picks a session only with ChatPathors(session_from_thread=True)"
         raise ValueError(msg)
+    session = resolve_session(
+        messages,
+        endpoint=endpoint,
+        rules=rules,
+        call_session_id=kwargs.get("session_id"),
+        call_variables=kwargs.get("session_variables"),
+        thread_id=thread_id,
+    )
     body: dict[str, Any] = {"messages": messages_to_wire(messages), "stream": stream}
     body.update(body_params(defaults, kwargs))
     if stop:
         body["stop"] = stop
-    return PreparedCall(body, session_id, variables)
+    return PreparedCall(body, session)
 
 
 def http_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

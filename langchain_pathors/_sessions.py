@@ -1,26 +1,22 @@
-"""Session ids: validation, the created-session value, and the "create exactly once" registry.
+"""Session ids: validation, fresh ids, and the created-session value.
 
 A session is server-side state (the pathway's position and its variables). Ids are user
 input that ends up in an HTTP header, so they are validated before any request is built.
+Which session a call uses is `_session_resolver`'s job; turns, forks and creating a
+session once are `_session_turns`'.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
-import threading
 import uuid
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "MAX_SESSION_ID_LENGTH",
     "PathorsSession",
-    "SessionRegistry",
     "new_session_id",
+    "session_from_body",
     "validate_project_id",
     "validate_session_id",
 ]
@@ -90,97 +86,15 @@ def validate_project_id(value: object) -> str:
 
 
 def new_session_id() -> str:
-    """A fresh, unguessable session id for `create_session(session_id=None)`."""
+    """A fresh, unguessable session id (122 random bits)."""
     return f"lc-{uuid.uuid4().hex}"
 
 
-def _fingerprint(session_id: str, variables: dict[str, Any]) -> str:
-    # A digest rather than the variables themselves: the registry must not hold user data.
-    encoded = json.dumps(variables, sort_keys=True, default=str).encode()
-    return session_id + ":" + hashlib.sha256(encoded).hexdigest()
-
-
-class SessionRegistry:
-    """Remembers which (session id, variables) pairs this model has created.
-
-    The create call runs once per pair, before the first chat call that needs it, even when
-    many threads or tasks race for it. A failed creation is forgotten, so the next call
-    tries again. The registry is bounded (least recently used pairs are forgotten; at worst
-    a forgotten pair is created again with the same variables).
-
-    It holds no conversation state: which session a call uses always comes from that call's
-    arguments or the model's configuration, never from here.
-    """
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._max_entries = max_entries
-        self._created: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._inflight: dict[tuple[int, str], asyncio.Future[None]] = {}
-
-    def _is_created(self, key: str) -> bool:
-        with self._lock:
-            if key in self._created:
-                self._created.move_to_end(key)
-                return True
-            return False
-
-    def _mark_created(self, key: str) -> None:
-        with self._lock:
-            self._created[key] = None
-            self._created.move_to_end(key)
-            while len(self._created) > self._max_entries:
-                self._created.popitem(last=False)
-
-    def ensure(
-        self, session_id: str, variables: dict[str, Any], create: Callable[[], object]
-    ) -> None:
-        """Run `create()` unless this pair was created already (blocking callers wait)."""
-        key = _fingerprint(session_id, variables)
-        if self._is_created(key):
-            return
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            if not self._is_created(key):
-                create()
-                self._mark_created(key)
-        with self._lock:
-            self._key_locks.pop(key, None)
-
-    async def aensure(
-        self, session_id: str, variables: dict[str, Any], create: Callable[[], Awaitable[object]]
-    ) -> None:
-        """Async twin of `ensure`: concurrent tasks on one loop share one create call."""
-        key = _fingerprint(session_id, variables)
-        loop = asyncio.get_running_loop()
-        # Futures belong to one event loop, so in-flight creations are keyed by loop too.
-        slot = (id(loop), key)
-        while not self._is_created(key):
-            existing = self._inflight.get(slot)
-            if existing is not None:
-                # Wait for the task that is creating it; if that task was cancelled,
-                # loop round and create it here instead.
-                await asyncio.wait([existing])
-                if not existing.cancelled() and existing.exception() is not None:
-                    raise existing.exception()  # type: ignore[misc]
-                continue
-            future: asyncio.Future[None] = loop.create_future()
-            self._inflight[slot] = future
-            try:
-                await create()
-            except asyncio.CancelledError:
-                future.cancel()
-                raise
-            except BaseException as exc:
-                future.set_exception(exc)
-                # Mark it retrieved: with no waiter, asyncio would otherwise log
-                # "Future exception was never retrieved" when the future is collected.
-                future.exception()
-                raise
-            else:
-                self._mark_created(key)
-                future.set_result(None)
-            finally:
-                self._inflight.pop(slot, None)
+def session_from_body(session_id: str, body: dict[str, Any]) -> PathorsSession:
+    """The session a create-session answer describes (the id sent, unless it names one)."""
+    returned = body.get("sessionId")
+    pathway = body.get("pathwayId")
+    return PathorsSession(
+        session_id=returned if isinstance(returned, str) and returned else session_id,
+        pathway_id=pathway if isinstance(pathway, str) else None,
+    )

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
         CallbackManagerForLLMRun,
     )
+    from langchain_core.language_models import LangSmithParams
 
     from langchain_pathors._client import OnRetry, RetryEvent
 
-__all__ = ["SECRET_PARAMS", "redact_params", "retry_hook"]
+__all__ = ["SECRET_PARAMS", "ls_params", "redact_params", "retry_hook"]
 
 # Never traced: the key, headers that may hold credentials, the session's variables (user
 # data), and injected clients (their own headers may hold credentials).
@@ -28,6 +31,22 @@ def redact_params(params: dict[str, Any]) -> dict[str, Any]:
     if isinstance(variables, dict):
         clean["session_variable_names"] = sorted(str(k) for k in variables)
     return clean
+
+
+def ls_params(
+    body: Mapping[str, Any], *, model_name: str, stop: list[str] | None
+) -> LangSmithParams:
+    """LangSmith's standard params from the request body's fields."""
+    from langchain_core.language_models import LangSmithParams
+
+    params = LangSmithParams(ls_provider="pathors", ls_model_name=model_name, ls_model_type="chat")
+    if isinstance(body.get("temperature"), (int, float)):
+        params["ls_temperature"] = body["temperature"]
+    if isinstance(body.get("max_tokens"), int):
+        params["ls_max_tokens"] = body["max_tokens"]
+    if stop:
+        params["ls_stop"] = stop
+    return params
 
 
 def _retry_state(event: RetryEvent) -> Any:

@@ -1,18 +1,20 @@
 """ChatPathors: the LangChain chat model for Pathors pathways.
 
 This class wires the parts together and holds no logic of its own: wire format in
-`_messages`, HTTP and retries in `_client`, sessions in `_sessions`, tools in `_tools`,
+`_messages`, HTTP and retries in `_client`, which session a call belongs to in
+`_session_resolver`, turns (order, forks, creation) in `_session_turns`, tools in `_tools`,
 structured output in `_structured_output`, tracing hygiene in `_tracing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -28,24 +30,24 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from langchain_pathors import _call
 from langchain_pathors._client import ClientConfig, PathorsClient
-from langchain_pathors._messages import (
-    ChunkConverter,
-    chat_result,
-    generation_chunk,
-    message_from_response,
-)
 from langchain_pathors._pickling import RebuiltAcrossCopies
+from langchain_pathors._profile import pathors_profile
 from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
+from langchain_pathors._run_config import ConfigSessionOptions
+from langchain_pathors._session_params import check_init_arguments, refuse_cache
+from langchain_pathors._session_resolver import Endpoint, SessionRules
+from langchain_pathors._session_turns import SessionTurns
 from langchain_pathors._sessions import (
     PathorsSession,
-    SessionRegistry,
     new_session_id,
+    session_from_body,
     validate_project_id,
     validate_session_id,
 )
-from langchain_pathors._tracing import redact_params, retry_hook
+from langchain_pathors._tracing import ls_params, redact_params
 
 if TYPE_CHECKING:  # imported when first used: they load langchain_core.tools and parsers
     from langchain_pathors._structured_output import StructuredOutputMethod
@@ -60,7 +62,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 _RESERVED_HEADERS = frozenset({"authorization", "x-session-id"})
 
 
-class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
+class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     """Chat model for a Pathors project's pathway, over its OpenAI-compatible API.
 
     Setup:
@@ -74,14 +76,20 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         llm = ChatPathors()  # reads the three environment variables
         llm.invoke("Hello!").content
 
-        # A session keeps the pathway's state; variables are set when it is created.
-        llm.invoke("Hi", session_id="user-123", session_variables={"userName": "John"})
-        for chunk in llm.stream("Tell me more", session_id="user-123"):
+        # The session follows the conversation: the reply carries it, the next turn
+        # continues it (see docs/sessions.md for how a call's session is chosen).
+        history = [HumanMessage("Hi")]
+        reply = llm.invoke(history)
+        history += [reply, HumanMessage("Tell me more")]
+        for chunk in llm.stream(history):
             print(chunk.content, end="")
         ```
 
     One instance is safe to share between threads, tasks and users: which session a
-    call uses always comes from that call (or the model's own `session_id`).
+    call uses comes from that call, the model, its history or its thread, never from
+    another call. Caching is always off (`cache=False`): every call is a turn that moves
+    a server-side session, so an answer from a cache would skip the turn or carry one
+    conversation's session into another.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -97,7 +105,18 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
     session_id: str | None = None
     """Session for every call, sent as the `X-Session-ID` header; per-call `session_id` wins."""
     session_variables: dict[str, Any] | None = Field(default=None, repr=False, exclude=True)
-    """Variables the model's `session_id` is created with, once, before its first call."""
+    """Variables a session is created with, once: the model's `session_id`'s, or else
+    each new conversation's fresh session's."""
+    session_from_history: bool = True
+    """Continue the session of the input's last reply from this project (and base URL)."""
+    session_from_thread: bool | Callable[[str], str] = Field(default=False, exclude=True)
+    """Session from LangGraph's thread id: True (`lc-thread-<sha256>`) or a function."""
+    on_session_fork: Literal["raise", "new_session", "allow"] = "raise"
+    """What a turn continuing a session from a reply that is not its latest does."""
+    session_concurrency: Literal["serialize", "reject", "allow"] = "serialize"
+    """Turns on one session in this process: in arrival order, refused, or unordered."""
+    cache: BaseCache | bool | None = Field(default=False, exclude=True)
+    """Always False: a session turn is never answered from a cache (see the class doc)."""
     model_name: str | None = Field(default=None, alias="model")
     """Sent as `model` only when set; Pathors answers with its pathway."""
     temperature: float | None = None
@@ -126,12 +145,23 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
     """Extra fields for the request body."""
 
     _client: PathorsClient = PrivateAttr()
-    _sessions: SessionRegistry = PrivateAttr()
+    _turns: SessionTurns = PrivateAttr()
+    _rules: SessionRules = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_silent_arguments(cls, values: Any) -> Any:
+        return check_init_arguments(cls, values) if isinstance(values, dict) else values
 
     @field_validator("session_id")
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else validate_session_id(value)
+
+    @field_validator("cache")
+    @classmethod
+    def _no_cache(cls, value: object) -> bool:
+        return refuse_cache(value)
 
     @field_serializer("timeout")
     def _serialize_timeout(self, value: float | httpx.Timeout | None) -> Any:
@@ -146,9 +176,6 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
                 f"default_headers may not set {', '.join(sorted(reserved))}: "
                 "use api_key= and session_id= instead"
             )
-            raise ValueError(msg)
-        if self.session_variables is not None and self.session_id is None:
-            msg = "session_variables need a session_id (or call create_session(variables=...))"
             raise ValueError(msg)
         self._build_runtime()
         return self
@@ -167,7 +194,23 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
         )
-        self._sessions = SessionRegistry()
+        self._rules = SessionRules(
+            self.session_id,
+            self.session_variables,
+            self.session_from_history,
+            self.session_from_thread,
+        )
+        self._turns = SessionTurns(
+            Endpoint.of(self.base_url, self.project_id or ""),
+            on_fork=self.on_session_fork,
+            concurrency=self.session_concurrency,
+        )
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return pathors_profile()
+
+    def _reads_thread(self) -> bool:
+        return self.session_from_thread is not False
 
     # ------------------------------------------------------------ LangChain plumbing
     @property
@@ -234,18 +277,8 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = body_params(self._body_defaults(), kwargs)
-        ls_params = LangSmithParams(
-            ls_provider="pathors",
-            ls_model_name=kwargs.get("model") or self.model_name or DEFAULT_MODEL_LABEL,
-            ls_model_type="chat",
-        )
-        if isinstance(params.get("temperature"), (int, float)):
-            ls_params["ls_temperature"] = params["temperature"]
-        if isinstance(params.get("max_tokens"), int):
-            ls_params["ls_max_tokens"] = params["max_tokens"]
-        if stop or self.stop:
-            ls_params["ls_stop"] = stop or self.stop
-        return ls_params
+        model = kwargs.get("model") or self.model_name or DEFAULT_MODEL_LABEL
+        return ls_params(params, model_name=model, stop=stop or self.stop)
 
     # ------------------------------------------------------------ request building
     def _body_defaults(self) -> dict[str, Any]:
@@ -269,24 +302,10 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
             stop=stop or self.stop,
             kwargs=kwargs,
             defaults=self._body_defaults(),
-            model_session_id=self.session_id,
-            model_variables=self.session_variables,
+            endpoint=self._turns.endpoint,
+            rules=self._rules,
             stream=stream,
         )
-
-    def _ensure_session(self, call: PreparedCall) -> None:
-        if call.session_id is not None and call.variables is not None:
-            session_id, variables = call.session_id, call.variables
-            self._sessions.ensure(
-                session_id, variables, lambda: self._client.create_session(session_id, variables)
-            )
-
-    async def _aensure_session(self, call: PreparedCall) -> None:
-        if call.session_id is not None and call.variables is not None:
-            session_id, variables = call.session_id, call.variables
-            await self._sessions.aensure(
-                session_id, variables, lambda: self._client.acreate_session(session_id, variables)
-            )
 
     # ------------------------------------------------------------ generation
     def _generate(
@@ -297,11 +316,7 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        self._ensure_session(call)
-        reply = self._client.chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
-        )
-        return chat_result(message_from_response(reply.body, reply.session_id))
+        return _call.generate(self._client, self._turns, call, run_manager)
 
     async def _agenerate(
         self,
@@ -311,11 +326,7 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        await self._aensure_session(call)
-        reply = await self._client.achat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
-        )
-        return chat_result(message_from_response(reply.body, reply.session_id))
+        return await _call.agenerate(self._client, self._turns, call, run_manager)
 
     def _stream(
         self,
@@ -325,16 +336,7 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        self._ensure_session(call)
-        converter: ChunkConverter | None = None
-        for item in self._client.stream_chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
-        ):
-            converter = converter or ChunkConverter(item.session_id)
-            chunk = generation_chunk(converter, item.data)
-            if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        yield from _call.stream(self._client, self._turns, call, run_manager)
 
     async def _astream(
         self,
@@ -344,15 +346,7 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        await self._aensure_session(call)
-        converter: ChunkConverter | None = None
-        async for item in self._client.astream_chat(
-            call.body, session_id=call.session_id, on_retry=retry_hook(run_manager)
-        ):
-            converter = converter or ChunkConverter(item.session_id)
-            chunk = generation_chunk(converter, item.data)
-            if run_manager:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        async for chunk in _call.astream(self._client, self._turns, call, run_manager):
             yield chunk
 
     # ------------------------------------------------------------ sessions
@@ -376,7 +370,8 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
         body = self._client.create_session(sid, variables)
-        return self._remember_session(sid, variables, body)
+        self._turns.remember_created(sid, variables)
+        return session_from_body(sid, body)
 
     async def acreate_session(
         self, session_id: str | None = None, variables: dict[str, Any] | None = None
@@ -390,19 +385,8 @@ class ChatPathors(RebuiltAcrossCopies, BaseChatModel):
         """
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
         body = await self._client.acreate_session(sid, variables)
-        return self._remember_session(sid, variables, body)
-
-    def _remember_session(
-        self, session_id: str, variables: dict[str, Any] | None, body: dict[str, Any]
-    ) -> PathorsSession:
-        if variables is not None:
-            self._sessions.ensure(session_id, variables, lambda: None)
-        returned = body.get("sessionId")
-        pathway = body.get("pathwayId")
-        return PathorsSession(
-            session_id=returned if isinstance(returned, str) and returned else session_id,
-            pathway_id=pathway if isinstance(pathway, str) else None,
-        )
+        self._turns.remember_created(sid, variables)
+        return session_from_body(sid, body)
 
     # ------------------------------------------------------------ tools
     def bind_tools(

@@ -46,6 +46,8 @@ __all__ = [
     "PathorsRateLimitError",
     "PathorsResponseError",
     "PathorsServerError",
+    "PathorsSessionBusyError",
+    "PathorsSessionForkedError",
     "PathorsStreamError",
     "PathorsTimeoutError",
 ]
@@ -355,3 +357,41 @@ def error_class_for_status(status_code: int) -> type[PathorsError]:
     if status_code >= 500:
         return PathorsServerError
     return PathorsAPIStatusError
+
+
+class PathorsSessionForkedError(PathorsError):
+    """The history continues a session from a reply that is no longer the session's latest.
+
+    Raised before sending (with `on_session_fork="raise"`): after a LangGraph time travel
+    or `update_state`, a regenerate, an edited history, or two turns sent at once from one
+    history, the session has moved on without that history. Not retryable as is.
+
+    Example:
+        ```python
+        try:
+            llm.invoke(history)
+        except PathorsSessionForkedError as e:
+            print("session", e.session_id, "moved on; continue from its latest reply")
+        ```
+    """
+
+    is_retryable = False
+
+
+class PathorsSessionBusyError(PathorsError):
+    """Another turn on the same session is in progress (`session_concurrency="reject"`).
+
+    Also raised, whatever the setting, when waiting could never end: the caller itself
+    still holds the session's turn (an unfinished stream it is reading). Retryable once
+    the other turn has ended, unless it is that self-wait.
+
+    Example:
+        ```python
+        try:
+            llm.invoke("Hi", session_id="user-42")
+        except PathorsSessionBusyError as e:
+            print("a turn is already running in", e.session_id)
+        ```
+    """
+
+    is_retryable = True

@@ -16,3 +16,15 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr("langchain_pathors._client._sleep", recorded.append)
     monkeypatch.setattr("langchain_pathors._client._async_sleep", fake_async_sleep)
     return recorded
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_sessions() -> None:
+    """Each test starts with no session heads or created sessions remembered.
+
+    They are per process by design; tests reuse ids (and the emulator is reset between
+    tests), so one test's sessions must not look created or forked to the next.
+    """
+    from langchain_pathors._session_turns import forget_process_sessions
+
+    forget_process_sessions()

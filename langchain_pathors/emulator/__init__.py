@@ -36,6 +36,7 @@ from ._pathways import (
 )
 from ._server import PathorsEmulator
 from ._state import RecordedRequest, SessionRecord
+from ._turn_log import TurnRecord
 
 __all__ = [
     "CallablePathway",
@@ -49,4 +50,5 @@ __all__ = [
     "RecordedRequest",
     "SessionRecord",
     "ToolCallReply",
+    "TurnRecord",
 ]

@@ -45,8 +45,9 @@ emulator decides as follows (an OpenAI-compatible server is the model):
 * The request log keeps the last 1,000 requests to the API routes (rejected ones too),
   with ``authorization`` redacted to ``Bearer ***``.
 * Admin routes (``/_emulator/...``, same bearer key except ``health``): ``POST faults``
-  (a JSON :class:`Fault`), ``DELETE faults``, ``GET sessions/{id}``, ``POST reset``,
-  ``GET health``. They are not recorded in the request log.
+  (a JSON :class:`Fault`), ``DELETE faults``, ``GET sessions/{id}``, ``GET turns``
+  (the turn log, ``?session_id=`` for one session), ``POST reset``, ``GET health``.
+  They are not recorded in the request log.
 """
 
 from __future__ import annotations
@@ -206,6 +207,9 @@ class _Handlers:
         session_id = header_id or chat.session_id or f"session-{uuid.uuid4().hex}"
         record(session_id)
         session = self.store.begin_turn(session_id)  # counted before faults: see docstring
+        seq = self.store.turn_log.add(
+            session_id, session.turns, chat.messages, chat.tools, stream=chat.stream
+        )
         fault = self.faults.pick("chat", session_id)
         headers = {"X-Session-ID": session_id, **self._fault_headers(fault)}
         await self._wait(fault)
@@ -224,6 +228,7 @@ class _Handlers:
         except Exception:
             logger.exception("pathway failed for session %s", session_id)
             return _error(500, "Internal server error", headers)
+        self.store.turn_log.set_reply(seq, [call.name for call in reply.tool_calls])
         reply = apply_stop(reply, chat.stop)
         completion = Completion(session_id, reply.model or self.config.model)
         if chat.stream and not (fault and fault.json_for_stream):
@@ -271,6 +276,12 @@ class _Handlers:
             }
         )
 
+    async def admin_turns(self, request: Request) -> Response:
+        if not self.authorized(request):
+            return _error(401, "Invalid authentication")
+        turns = self.store.turn_log.turns(request.query_params.get("session_id"))
+        return JSONResponse({"turns": [turn.to_dict() for turn in turns]})
+
     async def admin_reset(self, request: Request) -> Response:
         if not self.authorized(request):
             return _error(401, "Invalid authentication")
@@ -307,6 +318,7 @@ def create_app(
         Route("/_emulator/health", handlers.health, methods=["GET"]),
         Route("/_emulator/faults", handlers.admin_faults, methods=["POST", "DELETE"]),
         Route("/_emulator/sessions/{session_id:path}", handlers.admin_session, methods=["GET"]),
+        Route("/_emulator/turns", handlers.admin_turns, methods=["GET"]),
         Route("/_emulator/reset", handlers.admin_reset, methods=["POST"]),
         Route("/{path:path}", handlers.api, methods=every),
     ]

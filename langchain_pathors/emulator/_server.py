@@ -18,6 +18,7 @@ from ._app import EmulatorConfig, create_app
 from ._faults import Fault, FaultPlan
 from ._pathways import as_pathway
 from ._state import RecordedRequest, SessionRecord, SessionStore
+from ._turn_log import TurnRecord
 
 __all__ = ["PathorsEmulator"]
 
@@ -253,8 +254,32 @@ class PathorsEmulator:
         """The last 1,000 requests received on the API routes, oldest first."""
         return self._store.requests()
 
+    def turns(self, session_id: str | None = None) -> list[TurnRecord]:
+        """The turn log: every chat request, as the session it landed in saw it, oldest first.
+
+        Args:
+            session_id: Only this session's turns (default: every session's).
+
+        Examples:
+            >>> [(t.session_id, t.turn, t.roles) for t in emu.turns()]  # doctest: +SKIP
+            [('user-42', 1, ('user',)), ('user-42', 2, ('user', 'assistant', 'tool'))]
+        """
+        return self._store.turn_log.turns(session_id)
+
+    def turns_by_session(self) -> dict[str, list[TurnRecord]]:
+        """The turn log grouped by session: sessions in the order of their first turn.
+
+        Examples:
+            >>> {sid: len(ts) for sid, ts in emu.turns_by_session().items()}  # doctest: +SKIP
+            {'user-42': 2}
+        """
+        grouped: dict[str, list[TurnRecord]] = {}
+        for turn in self._store.turn_log.turns():
+            grouped.setdefault(turn.session_id, []).append(turn)
+        return grouped
+
     def reset(self) -> None:
-        """Forget sessions, recorded requests and faults.
+        """Forget sessions, recorded requests, the turn log and faults.
 
         Examples:
             >>> emu.reset()  # doctest: +SKIP

@@ -1,4 +1,6 @@
-"""In-memory state of the emulator: sessions and a bounded log of received requests.
+"""In-memory state of the emulator: sessions, and bounded logs of requests and turns.
+
+The turn log (which chat requests landed in which session) lives in ``_turn_log``.
 
 The store is shared by the server thread (which handles HTTP requests) and the test's
 main thread (which inspects sessions), so every access goes through one lock and
@@ -13,6 +15,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ._turn_log import TurnLog
 
 __all__ = ["RecordedRequest", "SessionRecord", "SessionStore"]
 
@@ -87,6 +91,7 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: dict[str, _MutableSession] = {}
         self._requests: deque[RecordedRequest] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        self.turn_log = TurnLog()  # has its own lock; reset() clears it with the rest
 
     def create(self, session_id: str, variables: Mapping[str, Any] | None) -> SessionRecord:
         """Create a session, or replace the variables of an existing one.
@@ -152,10 +157,11 @@ class SessionStore:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget every session and every logged request."""
+        """Forget every session, every logged request and every logged turn."""
         with self._lock:
             self._sessions.clear()
             self._requests.clear()
+        self.turn_log.clear()
 
 
 @dataclass

@@ -45,7 +45,7 @@ def pathors_emulator() -> Iterator[PathorsEmulator]:
 
 @pytest.fixture
 def pathors_emulator_fresh(pathors_emulator: PathorsEmulator) -> Iterator[PathorsEmulator]:
-    """The session's emulator with no sessions, recorded requests or faults.
+    """The session's emulator with no sessions, recorded requests, turns or faults.
 
     It is reset before and after the test, so faults injected here do not leak.
 

@@ -156,11 +156,18 @@ def test_model_level_session_variables(fake: FakePathors) -> None:
     assert all(r.headers["x-session-id"] == "u-2" for r in fake.chat_requests())
 
 
-def test_session_variables_without_session_id_are_refused(fake: FakePathors) -> None:
-    with pytest.raises(ValueError, match="session_id"):
-        fake.model(session_variables={"a": 1})
-    with pytest.raises(ValueError, match="session_id"):
-        fake.model().invoke("Hi", session_variables={"a": 1})
+def test_session_variables_without_session_id_create_a_fresh_session(fake: FakePathors) -> None:
+    llm = fake.model(session_variables={"a": 1})
+    reply = llm.invoke("Hi")
+    (created,) = fake.session_requests()
+    sent = json.loads(created.content)
+    assert sent["variables"] == {"a": 1}
+    assert sent["session_id"].startswith("lc-")
+    assert fake.chat_requests()[0].headers["x-session-id"] == sent["session_id"]
+    assert reply.response_metadata["session_source"] == "new"
+    # Per call too; a second new conversation gets its own session.
+    fake.model().invoke("Hi", session_variables={"a": 1})
+    assert len({json.loads(r.content)["session_id"] for r in fake.session_requests()}) == 2
 
 
 def test_session_created_once_under_50_threads(fake: FakePathors) -> None:
