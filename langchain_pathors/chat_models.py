@@ -38,8 +38,9 @@ from langchain_pathors._request import PreparedCall, body_params, http_timeout, 
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._run_config import ConfigSessionOptions
 from langchain_pathors._session_params import check_init_arguments, refuse_cache
+from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
-from langchain_pathors._session_turns import SessionTurns
+from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
 from langchain_pathors._sessions import (
     PathorsSession,
     new_session_id,
@@ -115,6 +116,8 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     """What a turn continuing a session from a reply that is not its latest does."""
     session_concurrency: Literal["serialize", "reject", "allow"] = "serialize"
     """Turns on one session in this process: in arrival order, refused, or unordered."""
+    session_registry: SessionRegistry | None = Field(default=None, repr=False, exclude=True)
+    """Where turns wait and sessions are known: this process (None) or shared, e.g. Redis."""
     cache: BaseCache | bool | None = Field(default=False, exclude=True)
     """Always False: a session turn is never answered from a cache (see the class doc)."""
     model_name: str | None = Field(default=None, alias="model")
@@ -180,8 +183,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
         self._build_runtime()
         return self
 
-    def _build_runtime(self) -> None:
-        # Everything that belongs to one process; pickle and deep copy call it again.
+    def _build_runtime(self) -> None:  # process resources; pickle and copies rebuild them
         config = ClientConfig(
             base_url=self.base_url,
             project_id=self.project_id or "",
@@ -204,6 +206,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
             Endpoint.of(self.base_url, self.project_id or ""),
             on_fork=self.on_session_fork,
             concurrency=self.session_concurrency,
+            state=self.session_registry or PROCESS_SESSIONS,
         )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
@@ -224,13 +227,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded).
-
-        Example:
-            ```python
-            ChatPathors.is_lc_serializable()  # True: see get_lc_namespace for loading
-            ```
-        """
+        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded)."""
         return True
 
     @classmethod
