@@ -66,3 +66,18 @@ notebooks: setup
 	$(PYTEST) --nbmake docs/chat.ipynb $(LOOPBACK_FLAGS)
 
 check: test lint docs notebooks
+
+# Many processes, all on 127.0.0.1: the Redis session registry (a real redis-server, the
+# Debian package, installed here when missing), process pools, the LangGraph Agent Server
+# (`langgraph dev` on examples/langgraph_app) and a 2-CPU local Ray cluster.
+.PHONY: scale_tests agent_server_tests redis_server
+redis_server:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		redis-server >/dev/null; }
+
+scale_tests: setup redis_server
+	$(PYTEST) tests/scale $(LOOPBACK_FLAGS)
+
+agent_server_tests: setup
+	$(PYTEST) tests/scale/test_agent_server.py $(LOOPBACK_FLAGS)
