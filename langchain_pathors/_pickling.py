@@ -25,12 +25,28 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from typing_extensions import Self
 
-__all__ = ["INJECTED_CLIENT_FIELDS", "RebuiltAcrossCopies"]
+__all__ = ["INJECTED_CLIENT_FIELDS", "RUNTIME_FIELDS", "RebuiltAcrossCopies"]
 
 INJECTED_CLIENT_FIELDS = ("http_client", "http_async_client")
+# The fields `_build_runtime` builds the HTTP client from. A `model_copy(update=...)` that
+# changes one gets its own client; other updates (session fields, read per call) share
+# the original's, which is what a per-call copy wants.
+RUNTIME_FIELDS = frozenset(
+    {
+        *INJECTED_CLIENT_FIELDS,
+        "base_url",
+        "project_id",
+        "api_key",
+        "timeout",
+        "stream_idle_timeout",
+        "default_headers",
+        "max_retries",
+        "max_retry_after",
+    }
+)
 # Deep copies share these: they are handles to resources the model does not own.
 _SHARED_FIELDS = (*INJECTED_CLIENT_FIELDS, "session_registry")
 
@@ -38,8 +54,9 @@ _SHARED_FIELDS = (*INJECTED_CLIENT_FIELDS, "session_registry")
 class RebuiltAcrossCopies(BaseModel):
     """Mixin: pickle, deep copy and `model_copy(update=...)` rebuild process resources.
 
-    The class using it implements `_build_runtime()`, which (re)creates every private
-    attribute from the fields.
+    The class using it implements `_build_runtime()`, which checks the fields and (re)creates
+    every private attribute from them; it runs after validation, and again on the other
+    side of a pickle or copy.
 
     Example:
         ```python
@@ -49,6 +66,11 @@ class RebuiltAcrossCopies(BaseModel):
 
     def _build_runtime(self) -> None:
         raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _build_runtime_once_valid(self) -> Self:
+        self._build_runtime()
+        return self
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -84,7 +106,7 @@ class RebuiltAcrossCopies(BaseModel):
         return clone
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Copy the model; with `update`, the copy's clients follow the updated settings.
+        """Copy the model; a copy whose connection settings change gets its own client.
 
         Example:
             ```python
@@ -92,6 +114,6 @@ class RebuiltAcrossCopies(BaseModel):
             ```
         """
         clone = super().model_copy(update=update, deep=deep)
-        if update:  # a shallow copy would otherwise keep clients built for the old fields
-            clone._build_runtime()
+        if not deep and update and RUNTIME_FIELDS.intersection(update):
+            clone._build_runtime()  # else it would keep the client built for the old settings
         return clone

@@ -19,8 +19,8 @@ from collections.abc import Hashable
 
 __all__ = ["MAX_HEADS", "SessionHeads", "is_fork"]
 
-MAX_HEADS = 100_000
-"""Sessions whose head is remembered (about 200 bytes each)."""
+MAX_HEADS = 20_000
+"""Sessions whose head is remembered (about 300 bytes each, so at most about 6 MB)."""
 
 
 def is_fork(head: str | None, history_reply: str | None) -> bool:

@@ -15,7 +15,16 @@ Order (the first that applies wins):
 | `server`  | otherwise: no `X-Session-ID`, the server assigns a session               |
 
 Results are stamped (`model_provider="pathors"`, `pathors_project_id`, `pathors_base_url`,
-`session_id`, `pathors_reply_id`) so a later call can recognise them in its history.
+`session_id`, `session_source`, `pathors_reply_id`) so a later call can recognise them in
+its history. Replies of another provider, project or base URL, and unstamped messages, are
+never continued.
+
+Continuing from the history is wrong when the history is not a live conversation: replaying
+recorded conversations (an evaluation, a regression suite) would send their turns into the
+old, real sessions. Use `session_from_history=False` there.
+
+The thread rule is opt-in because thread ids are not unique across apps: "1" in one app
+and "1" in another on the same project would share one server session.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ models on one project must agree), keyed by project, base URL and session id:
   race for it (whatever `session_concurrency` says);
 * a turn that gets an answer makes its reply the session's head; a turn that fails after
   its request may have reached the server forgets the head (see `SessionHeads`).
+
+After a `PathorsOutcomeUnknownError` (or any failure once the request was sent) nobody
+knows whether the server took the turn, so the session's head is forgotten: the next call
+on that session is sent unchecked, as after a restart. Re-sending the same history then
+is the caller's decision, which the error's message warns about.
 """
 
 from __future__ import annotations
@@ -194,10 +199,11 @@ class SessionTurns:
     def _ensure_created(
         self, session_id: str, variables: Variables, create: Create, *, fresh: bool
     ) -> None:
+        digest = created_digest(self.endpoint, session_id, variables)
         if fresh:  # an id nobody else can know yet: no race to guard against
             create(session_id, variables)
+            self.state.created.add(digest)
             return
-        digest = created_digest(self.endpoint, session_id, variables)
         if digest in self.state.created:
             return
         gate_key = ("create", digest)
@@ -234,10 +240,11 @@ class SessionTurns:
     async def _aensure_created(
         self, session_id: str, variables: Variables, create: ACreate, *, fresh: bool
     ) -> None:
+        digest = created_digest(self.endpoint, session_id, variables)
         if fresh:
             await create(session_id, variables)
+            self.state.created.add(digest)
             return
-        digest = created_digest(self.endpoint, session_id, variables)
         if digest in self.state.created:
             return
         gate_key = ("create", digest)

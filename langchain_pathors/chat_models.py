@@ -72,6 +72,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
 
     Example:
         ```python
+        from langchain_core.messages import HumanMessage
         from langchain_pathors import ChatPathors
 
         llm = ChatPathors()  # reads the three environment variables
@@ -148,8 +149,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     """Extra fields for the request body."""
 
     _client: PathorsClient = PrivateAttr()
-    _turns: SessionTurns = PrivateAttr()
-    _rules: SessionRules = PrivateAttr()
+    _endpoint: Endpoint = PrivateAttr()
 
     @model_validator(mode="before")
     @classmethod
@@ -170,8 +170,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     def _serialize_timeout(self, value: float | httpx.Timeout | None) -> Any:
         return value.as_dict() if isinstance(value, httpx.Timeout) else value
 
-    @model_validator(mode="after")
-    def _build_client(self) -> Self:
+    def _build_runtime(self) -> None:  # after validation, and again for pickles and copies
         validate_project_id(self.project_id)
         reserved = _RESERVED_HEADERS & {h.lower() for h in self.default_headers or {}}
         if reserved:
@@ -180,10 +179,6 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
                 "use api_key= and session_id= instead"
             )
             raise ValueError(msg)
-        self._build_runtime()
-        return self
-
-    def _build_runtime(self) -> None:  # process resources; pickle and copies rebuild them
         config = ClientConfig(
             base_url=self.base_url,
             project_id=self.project_id or "",
@@ -196,14 +191,13 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
         self._client = PathorsClient(
             config, http_client=self.http_client, http_async_client=self.http_async_client
         )
-        self._rules = SessionRules(
-            self.session_id,
-            self.session_variables,
-            self.session_from_history,
-            self.session_from_thread,
-        )
-        self._turns = SessionTurns(
-            Endpoint.of(self.base_url, self.project_id or ""),
+        self._endpoint = Endpoint.of(self.base_url, self.project_id or "")
+
+    @property
+    def _turns(self) -> SessionTurns:
+        # Built per call from the fields; the state is the process's, or session_registry's.
+        return SessionTurns(
+            self._endpoint,
             on_fork=self.on_session_fork,
             concurrency=self.session_concurrency,
             state=self.session_registry or PROCESS_SESSIONS,
@@ -299,8 +293,13 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
             stop=stop or self.stop,
             kwargs=kwargs,
             defaults=self._body_defaults(),
-            endpoint=self._turns.endpoint,
-            rules=self._rules,
+            endpoint=self._endpoint,
+            rules=SessionRules(
+                self.session_id,
+                self.session_variables,
+                self.session_from_history,
+                self.session_from_thread,
+            ),
             stream=stream,
         )
 

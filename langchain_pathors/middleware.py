@@ -10,10 +10,10 @@ sessions guide). The middleware adds what a model cannot know on its own:
   from the thread id (as `ChatPathors(session_from_thread=...)` does, for this agent
   only), so the thread's session is known before its first reply.
 
-It acts only on a thread's first model call (a thread with no Pathors reply yet): it
-creates the session with the variables (`create_session`, so "created once" holds) and
-names it for that call. Every later call continues the session of the thread's last
-reply, by the model's own rule.
+It decides nothing itself: each model call gets a per-call copy of the model carrying
+these settings (`session_variables`, `session_from_thread`), and the model's one rule
+picks the session, creates it once and checks forks. A thread's later calls continue the
+session of its last reply.
 
 It needs `langchain` (1.x), which `langchain-pathors` does not depend on: this module
 imports without it, and creating the middleware then raises an `ImportError` that says
@@ -23,11 +23,11 @@ what to install.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage
 
-from langchain_pathors._session_resolver import Endpoint, thread_session_id
+from langchain_pathors._session_resolver import Endpoint
 
 if TYPE_CHECKING:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -64,15 +64,17 @@ class PathorsSessionMiddleware(_Base):
         variables: The variables the session of each new thread is created with: a
             dict, or a function of the run's runtime context (the agent's
             `context_schema`; `None` when the run got no `context=`) returning a dict.
-            A function is called only on the thread's first model call, so later runs
-            of the thread may leave out `context=`. `None` or `{}`: no variables.
+            A function is called while the thread has no Pathors reply yet, and on runs
+            given a `context=`, so later runs of the thread may leave it out. The
+            variables also seed the new session of a fork with
+            `on_session_fork="new_session"`. `None` or `{}`: no variables.
         session_from_thread: `True` gives a new thread the session
             `lc-thread-<first 32 hex digits of the SHA-256 of the thread id>`; a
-            function maps a thread id to a session id. It is `ChatPathors`'
-            `session_from_thread`, for this agent only. A run without a `thread_id`
-            then raises `ValueError`. `False` (the default): a new thread's first model
-            call opens a fresh session (generated here when there are variables,
-            assigned by the server otherwise).
+            function maps a thread id to a session id (the derivation of `ChatPathors`'
+            `session_from_thread`, set for this agent only). A run without a
+            `thread_id` then raises `ValueError`. `False` (the default): a new thread's
+            first model call opens a fresh session (`"new"` with variables, else
+            `"server"`).
 
     Example:
         ```python
@@ -102,8 +104,13 @@ class PathorsSessionMiddleware(_Base):
         agent.invoke({"messages": [("user", "And now?")]}, config)  # same session
         ```
 
-    The variables go to the server in the create-session request only: they are in no
-    traced argument, `repr` or model setting. Traces show the session id and its source.
+    The variables travel on the model copy's `session_variables` field, which `repr`,
+    `dumps` and traces leave out (as model settings, they would show in the traced spans
+    of other middleware). Traces show the session id and its source.
+
+    An explicit session wins: with the model's own `session_id`, a `session_id` in the
+    request's model settings, or the run's `configurable.session_id`, the call is left
+    alone.
     """
 
     def __init__(
@@ -119,7 +126,8 @@ class PathorsSessionMiddleware(_Base):
         if not isinstance(session_from_thread, bool) and not callable(session_from_thread):
             msg = "session_from_thread must be True, False or a function of the thread id"
             raise TypeError(msg)
-        self._variables = variables
+        # A copy: the caller's dict may change later; this agent's threads keep these.
+        self._variables = dict(variables) if isinstance(variables, Mapping) else variables
         self._thread_binding = session_from_thread
 
     def __repr__(self) -> str:
@@ -133,45 +141,32 @@ class PathorsSessionMiddleware(_Base):
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any]:
-        """Run the model call in the thread's session (sync agents)."""
-        opening = self._opening(request)
-        if opening is None:
-            return handler(request)
-        session_id = opening.session_id
-        if opening.variables:
-            session = opening.model.create_session(session_id, dict(opening.variables))
-            session_id = session.session_id
-        return handler(_with_session(request, session_id))
+        """Run the model call with this thread's session settings (sync agents)."""
+        return handler(self._with_settings(request))
 
     async def awrap_model_call(
         self,
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any]:
-        """Run the model call in the thread's session (async agents)."""
-        opening = self._opening(request)
-        if opening is None:
-            return await handler(request)
-        session_id = opening.session_id
-        if opening.variables:
-            session = await opening.model.acreate_session(session_id, dict(opening.variables))
-            session_id = session.session_id
-        return await handler(_with_session(request, session_id))
+        """Run the model call with this thread's session settings (async agents)."""
+        return await handler(self._with_settings(request))
 
-    def _opening(self, request: ModelRequest[Any]) -> _Opening | None:
-        """The session a thread's first model call opens, and its variables; None: no change.
+    def _with_settings(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
+        """The request, its model carrying this middleware's session settings.
 
-        Only a thread with no Pathors reply yet needs one: later calls continue the
-        session of the thread's last reply (the model's own rule). An explicit session
-        (the model's `session_id`, or one in the request's settings) is left alone.
+        The model's own rule then picks the session (a reply in the thread's history
+        first, then the thread, then a new session with the variables), creates it once
+        and checks forks: this middleware only supplies the settings. An explicit session
+        (the model's `session_id`, one in the request's settings or the run's
+        `configurable.session_id`) is left alone.
         """
         from langchain_pathors.chat_models import ChatPathors
 
         model = request.model
         if not isinstance(model, ChatPathors):
-            return None
-        thread_id = _thread_id(request)
-        if self._thread_binding is not False and thread_id is None:
+            return request
+        if self._thread_binding is not False and _thread_id(request) is None:
             msg = (
                 "PathorsSessionMiddleware(session_from_thread=...) needs a thread: run the "
                 "agent with a checkpointer and config={'configurable': {'thread_id': ...}}"
@@ -182,40 +177,33 @@ class PathorsSessionMiddleware(_Base):
             or "session_id" in request.model_settings
             or _configurable().get("session_id") is not None
         ):
-            return None
-        if _has_reply(request.messages, model):
-            return None
-        session_id = None
-        if thread_id is not None and self._thread_binding is not False:
-            session_id = thread_session_id(thread_id, self._thread_binding)
-        variables = self._variables_for(request)
-        if session_id is None and not variables:
-            return None  # the server assigns the session, as without the middleware
-        return _Opening(model, session_id, variables)
+            return request
+        update: dict[str, Any] = {}
+        if self._thread_binding is not False:
+            update["session_from_thread"] = self._thread_binding
+        variables = self._variables_for(request, model)
+        if variables:
+            update["session_variables"] = dict(variables)
+        if not update:
+            return request
+        # A shallow copy for this call: it shares the model's HTTP clients. The variables
+        # ride on `session_variables`, a field kept out of repr, dumps and traces; as a
+        # model setting they would show in the traced spans of other middleware.
+        return request.override(model=model.model_copy(update=update))
 
-    def _variables_for(self, request: ModelRequest[Any]) -> Mapping[str, Any] | None:
+    def _variables_for(
+        self, request: ModelRequest[Any], model: ChatPathors
+    ) -> Mapping[str, Any] | None:
         if self._variables is None or isinstance(self._variables, Mapping):
             return self._variables
         context = getattr(getattr(request, "runtime", None), "context", None)
+        if context is None and _has_reply(request.messages, model):
+            return None  # the thread's session exists; later runs need no context=
         variables = self._variables(context)
         if variables is not None and not isinstance(variables, Mapping):
             msg = f"the variables function must return a dict, got {type(variables).__name__}"
             raise TypeError(msg)
         return variables
-
-
-class _Opening(NamedTuple):
-    model: ChatPathors
-    session_id: str | None
-    variables: Mapping[str, Any] | None
-
-
-def _with_session(request: ModelRequest[Any], session_id: str | None) -> ModelRequest[Any]:
-    # Only the id travels in the request (ids are traced by design); the variables went
-    # to the server in the create-session call and appear in no traced argument.
-    if session_id is None:
-        return request
-    return request.override(model_settings={**request.model_settings, "session_id": session_id})
 
 
 def _configurable() -> Mapping[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["MAX_TURNS", "TurnLog", "TurnRecord"]
@@ -79,6 +79,9 @@ class TurnRecord:
 class TurnLog:
     """A bounded, thread-safe log of chat turns.
 
+    Writing is on every chat request's path, so it stores plain tuples and builds
+    :class:`TurnRecord` snapshots only when read.
+
     Example:
         >>> log = TurnLog()
         >>> seq = log.add("s1", 1, [{"role": "user", "content": "Hi"}], [], stream=False)
@@ -90,7 +93,9 @@ class TurnLog:
 
     def __init__(self, max_turns: int = MAX_TURNS) -> None:
         self._lock = threading.Lock()
-        self._turns: deque[TurnRecord] = deque(maxlen=max_turns)
+        self._max_turns = max_turns
+        self._turns: deque[_Entry] = deque()
+        self._replies: dict[int, tuple[str, ...]] = {}
         self._seq = 0
 
     def add(
@@ -109,34 +114,38 @@ class TurnLog:
             if message.get("role") != "tool":
                 break
             trailing.append(str(message.get("tool_call_id")))
+        trailing.reverse()
         names = tuple(str(t.get("function", {}).get("name")) for t in tools)
         with self._lock:
             self._seq += 1
-            record = TurnRecord(
-                self._seq, session_id, turn, roles, tuple(reversed(trailing)), names, stream
-            )
-            self._turns.append(record)
-            return record.seq
+            if len(self._turns) >= self._max_turns:
+                dropped = self._turns.popleft()
+                self._replies.pop(dropped[0], None)
+            self._turns.append((self._seq, session_id, turn, roles, tuple(trailing), names, stream))
+            return self._seq
 
     def set_reply(self, seq: int, tool_calls: Sequence[str]) -> None:
         """Note the tools the reply to turn ``seq`` called (nothing if it was dropped)."""
         with self._lock:
-            # Newest first: the turn being answered is almost always near the end.
-            for index in range(len(self._turns) - 1, -1, -1):
-                record = self._turns[index]
-                if record.seq == seq:
-                    self._turns[index] = replace(record, reply_tool_calls=tuple(tool_calls))
-                    return
-                if record.seq < seq:
-                    return
+            if self._turns and self._turns[0][0] <= seq <= self._seq:
+                self._replies[seq] = tuple(tool_calls)
 
     def turns(self, session_id: str | None = None) -> list[TurnRecord]:
         """The logged turns, oldest first; only one session's when ``session_id`` is given."""
         with self._lock:
-            return [t for t in self._turns if session_id is None or t.session_id == session_id]
+            return [
+                TurnRecord(*entry, reply_tool_calls=self._replies.get(entry[0]))
+                for entry in self._turns
+                if session_id is None or entry[1] == session_id
+            ]
 
     def clear(self) -> None:
         """Forget every turn and restart ``seq`` at 1."""
         with self._lock:
             self._turns.clear()
+            self._replies.clear()
             self._seq = 0
+
+
+# seq, session_id, turn, roles, tool_results, tools, stream (TurnRecord's first fields)
+_Entry = tuple[int, str, int, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]

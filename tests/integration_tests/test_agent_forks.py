@@ -20,6 +20,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from langchain_pathors import PathorsSessionForkedError
 from langchain_pathors.emulator import PathorsEmulator
+from langchain_pathors.middleware import PathorsSessionMiddleware
 
 from ._connection import REAL_SERVICE, Connection
 
@@ -138,3 +139,26 @@ def test_update_state_that_only_adds_is_no_fork(
     last = emulator.turns(session)[-1]
     assert last.turn == 4
     assert last.roles[-2:] == ("user", "user")
+
+
+def test_a_forked_threads_new_session_gets_the_middleware_variables(
+    emulator: PathorsEmulator, pathors_connection: Connection
+):
+    with pathors_connection.model(on_session_fork="new_session") as llm:
+        agent = create_agent(
+            llm,
+            [get_weather],
+            checkpointer=InMemorySaver(),
+            middleware=[PathorsSessionMiddleware(variables={"plan": "pro"})],
+        )
+        config, session = two_turns(agent)
+        agent.invoke(
+            {"messages": [HumanMessage("Actually, tell me a joke")]},
+            after_first_turn(agent, config),
+        )
+        forked = agent.get_state(config).values["messages"][-1].response_metadata["session_id"]
+    assert forked != session
+    for sid in (session, forked):
+        record = emulator.session(sid)
+        assert record is not None
+        assert (record.variables, record.created_by) == ({"plan": "pro"}, "session_endpoint")

@@ -201,8 +201,7 @@ async def test_middleware_creates_each_threads_session_once_with_its_variables(
         )
         greeting = replies(agent, config)[0]
         assert greeting.content == "Hello! Session variables: plan=pro. You said: Hi"
-        # The middleware created the session and named it for the thread's first call.
-        assert greeting.response_metadata["session_source"] == "call"
+        assert greeting.response_metadata["session_source"] == "new"
     # The create request went out before the thread's first chat request.
     paths = [r.path.rsplit("/", 1)[-1] for r in emulator.requests]
     assert paths[:2] == ["session", "completions"]
@@ -265,7 +264,7 @@ async def test_middleware_binds_the_session_to_the_thread(
     chats = [r for r in emulator.requests if r.path.endswith("/completions")]
     assert [r.headers.get("x-session-id") for r in chats] == [expected] * 5
     sources = [m.response_metadata["session_source"] for m in replies(agent, config)]
-    assert sources == ["call"] + ["history"] * 4
+    assert sources == ["thread"] + ["history"] * 4
     llm.close()
 
 

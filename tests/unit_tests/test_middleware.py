@@ -233,8 +233,9 @@ class _Inner(AgentMiddleware):  # type: ignore[type-arg]
 
 def test_variables_never_reach_traces_repr_or_dumps(fake: FakePathors):
     inner, tracer, langsmith = _Inner(), RunCollector(), _Recorder()
+    llm = fake.model()
     agent = create_agent(
-        fake.model(),
+        llm,
         [],
         checkpointer=InMemorySaver(),
         middleware=[
@@ -246,6 +247,8 @@ def test_variables_never_reach_traces_repr_or_dumps(fake: FakePathors):
         agent.invoke({"messages": [HumanMessage("Hi")]}, {**thread("x"), "callbacks": [tracer]})
     assert created(fake) == [(thread_session_id("x", True), {"ssn": SECRET})]  # they did travel
     (request,) = inner.requests
+    assert request.model is not llm  # the call's own copy...
+    assert request.model._client is llm._client  # ...sharing the connection pools
     assert SECRET not in repr(request)
     assert SECRET not in dumps(request.model)
     assert SECRET not in request.model.model_dump_json()

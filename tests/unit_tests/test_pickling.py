@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from langchain_pathors import ChatPathors
 
@@ -91,6 +92,31 @@ async def test_an_async_deep_copy_calls_through_the_shared_async_client(
     clone = fake.model().model_copy(deep=True)
     assert (await clone.ainvoke("Hi")).content == "Hello!"
     assert len(fake.chat_requests()) == 1
+
+
+def test_a_copy_updating_only_session_fields_shares_the_client() -> None:
+    # What a per-call copy (e.g. PathorsSessionMiddleware's) wants: no new client per call.
+    original = _model()
+    clone = original.model_copy(update={"session_variables": {"plan": "pro"}})
+    assert clone._client is original._client
+    assert clone.session_variables == {"plan": "pro"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("api_key", SecretStr("sk-other")),
+        ("timeout", 5.0),
+        ("max_retries", 0),
+        ("default_headers", {"X-Team": "red"}),
+        ("project_id", "proj-2"),
+    ],
+)
+def test_a_copy_updating_a_connection_setting_gets_its_own_client(field: str, value: Any) -> None:
+    original = _model()
+    clone = original.model_copy(update={field: value})
+    assert clone._client is not original._client
+    assert original._client.config != clone._client.config
 
 
 def test_model_copy_with_an_update_builds_clients_for_the_new_settings() -> None:

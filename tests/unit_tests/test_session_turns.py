@@ -297,3 +297,39 @@ def test_profile_says_tools_yes_native_structured_output_no_images(fake: FakePat
     assert profile["tool_calling"] is True
     assert profile["structured_output"] is False
     assert profile["image_inputs"] is False
+
+
+# --------------------------------------------------------------------------- traces
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_traces_show_session_and_source_never_variables(fake: FakePathors, mode: str) -> None:
+    from tests.tracing import RunCollector
+
+    tracer = RunCollector()
+    llm = fake.model(session_variables={"userName": "Zelda-Secret-Name"})
+    config: Any = {"callbacks": [tracer]}
+    if mode == "invoke":
+        llm.invoke("Hi", config=config)
+    else:
+        list(llm.stream("Hi", config=config))
+    (run,) = tracer.runs
+    traced = json.dumps(run.model_dump(), default=str)
+    assert "Zelda-Secret-Name" not in traced
+    message = run.outputs["generations"][0][0]["message"]  # type: ignore[index]
+    meta = message["kwargs"]["response_metadata"]  # the traced (serialized) reply
+    assert meta["session_source"] == "new"
+    assert meta["session_id"].startswith("lc-")
+
+
+def test_a_session_setting_changed_after_construction_applies(fake: FakePathors) -> None:
+    llm, history, _ = regenerate_setup(fake)
+    llm.on_session_fork = "allow"
+    llm.invoke(history)
+    assert sent_sessions(fake) == ["s-fork"] * 3
+
+
+def test_a_fresh_session_is_not_created_again_when_named_explicitly(fake: FakePathors) -> None:
+    llm = fake.model(session_variables={"a": 1})
+    sid = llm.invoke("Hi").response_metadata["session_id"]
+    llm.invoke("again", session_id=sid, session_variables={"a": 1})
+    assert len(fake.session_requests()) == 1
+    assert sent_sessions(fake) == [sid, sid]

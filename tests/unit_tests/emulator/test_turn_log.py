@@ -96,6 +96,17 @@ def test_a_refused_turn_is_logged_without_a_reply(client: TestClient, emulator: 
     assert (refused.turn, retried.turn) == (1, 2)
 
 
+def test_a_failing_pathway_leaves_the_turn_without_a_reply():
+    def broken(request: Any) -> str:
+        raise RuntimeError("pathway bug")
+
+    emulator = PathorsEmulator(broken)
+    with TestClient(emulator.app, base_url="http://emulator") as client:
+        assert chat(client, "s", [user("x")]).status_code == 500
+    (turn,) = emulator.turns("s")
+    assert turn.reply_tool_calls is None
+
+
 def test_invalid_requests_are_not_turns(client: TestClient, emulator: PathorsEmulator):
     assert chat(client, "s", []).status_code == 400
     assert client.post(CHAT, json={"messages": [user("x")]}).status_code == 401
