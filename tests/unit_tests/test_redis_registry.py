@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +139,17 @@ def test_the_registry_pickles_as_its_settings_and_reconnects_lazily() -> None:
     clone = pickle.loads(pickle.dumps(registry))
     assert (clone.url, clone.prefix, clone.turn_lease) == ("redis://127.0.0.1:1/0", "app", 7)
     assert clone._client is None
+
+
+def test_without_redis_py_the_module_imports_and_a_registry_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None\n"  # as if the [redis] extra were missing
+        "from langchain_pathors.redis import RedisSessionRegistry\n"
+        "try:\n    RedisSessionRegistry('redis://localhost')\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "langchain-pathors[redis]"' in done.stdout
 
 
 def test_repr_and_errors_never_show_the_redis_password(registry_on: Any, server: Any) -> None:
