@@ -177,3 +177,18 @@ check: test lint docs notebooks bench_quick matrix floors newest dist fresh_clon
 
 clean:
 	rm -rf .tools .venv-* dist site .coverage
+
+# Many processes, all on 127.0.0.1: the Redis session registry (a real redis-server, the
+# Debian package, installed here when missing), process pools, the LangGraph Agent Server
+# (`langgraph dev` on examples/langgraph_app) and a 2-CPU local Ray cluster.
+.PHONY: scale_tests agent_server_tests redis_server
+redis_server:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		redis-server >/dev/null; }
+
+scale_tests: setup redis_server
+	$(RUN) --group scale pytest tests/scale $(LOOPBACK_FLAGS)
+
+agent_server_tests: setup
+	$(RUN) --group scale pytest tests/scale/test_agent_server.py $(LOOPBACK_FLAGS)

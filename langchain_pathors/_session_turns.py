@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from langchain_pathors._session_gate import GateBusyError, KeyedGate
 from langchain_pathors._session_heads import SessionHeads, is_fork
+from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, ResolvedSession, SessionSource
 from langchain_pathors._sessions import new_session_id
 from langchain_pathors.errors import PathorsSessionBusyError, PathorsSessionForkedError
@@ -162,7 +163,7 @@ class SessionTurns:
         *,
         on_fork: ForkPolicy = "raise",
         concurrency: ConcurrencyPolicy = "serialize",
-        state: ProcessSessions = PROCESS_SESSIONS,
+        state: SessionRegistry = PROCESS_SESSIONS,
     ) -> None:
         self.endpoint = endpoint
         self.on_fork = on_fork

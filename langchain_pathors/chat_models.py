@@ -38,14 +38,16 @@ from langchain_pathors._client import (
     ClientConfig,
     PathorsClient,
 )
+from langchain_pathors._pickling import RebuiltAcrossCopies
 from langchain_pathors._profile import pathors_profile
 from langchain_pathors._redaction import redacts_errors
 from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
 from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._run_config import ConfigSessionOptions
 from langchain_pathors._session_params import check_init_arguments, refuse_cache
+from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
-from langchain_pathors._session_turns import SessionTurns
+from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
 from langchain_pathors._session_variables import hide_session_variables, plain_variables
 from langchain_pathors._sessions import (
     PathorsSession,
@@ -70,7 +72,7 @@ DEFAULT_MODEL_LABEL = "pathway-default"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
-class ChatPathors(ConfigSessionOptions):
+class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     """Chat model for a Pathors project's pathway, over its OpenAI-compatible API.
 
     Setup:
@@ -126,6 +128,8 @@ class ChatPathors(ConfigSessionOptions):
     """What a turn continuing a session from a reply that is not its latest does."""
     session_concurrency: Literal["serialize", "reject", "allow"] = "serialize"
     """Turns on one session in this process: in arrival order, refused, or unordered."""
+    session_registry: SessionRegistry | None = Field(default=None, repr=False, exclude=True)
+    """Where turns wait and sessions are known: this process (None) or shared, e.g. Redis."""
     cache: BaseCache | bool | None = Field(default=False, exclude=True)
     """Always False: a session turn is never answered from a cache (see the class doc)."""
     model_name: str | None = Field(default=None, alias="model")
@@ -190,8 +194,7 @@ class ChatPathors(ConfigSessionOptions):
     def _serialize_timeout(self, value: float | httpx.Timeout | None) -> Any:
         return value.as_dict() if isinstance(value, httpx.Timeout) else value
 
-    @model_validator(mode="after")
-    def _build_client(self) -> Self:
+    def _build_runtime(self) -> None:  # after validation, and again for pickles and copies
         validate_project_id(self.project_id)
         check_settings(self)
         config = ClientConfig(
@@ -210,13 +213,15 @@ class ChatPathors(ConfigSessionOptions):
             config, http_client=self.http_client, http_async_client=self.http_async_client
         )
         self._endpoint = Endpoint.of(self.base_url, self.project_id or "")
-        return self
 
     @property
     def _turns(self) -> SessionTurns:
-        # Built per call from the fields; the sessions' state itself is per process.
+        # Built per call from the fields; the state is the process's, or session_registry's.
         return SessionTurns(
-            self._endpoint, on_fork=self.on_session_fork, concurrency=self.session_concurrency
+            self._endpoint,
+            on_fork=self.on_session_fork,
+            concurrency=self.session_concurrency,
+            state=self.session_registry or PROCESS_SESSIONS,
         )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
@@ -237,13 +242,7 @@ class ChatPathors(ConfigSessionOptions):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded).
-
-        Example:
-            ```python
-            ChatPathors.is_lc_serializable()  # True: see get_lc_namespace for loading
-            ```
-        """
+        """`dumps`/`loads` round-trip a ChatPathors (secrets and variables excluded)."""
         return True
 
     @classmethod
