@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -35,9 +36,9 @@ def get_weather(city: str) -> str:
     return f"18°C in {city}"
 
 
-def two_turns(agent: Any) -> tuple[dict[str, Any], str]:
+def two_turns(agent: Any) -> tuple[RunnableConfig, str]:
     """A thread with two finished turns; returns its config and its session."""
-    config = {"configurable": {"thread_id": f"thread-{uuid.uuid4().hex[:12]}"}}
+    config: RunnableConfig = {"configurable": {"thread_id": f"thread-{uuid.uuid4().hex[:12]}"}}
     agent.invoke({"messages": [HumanMessage("Hi")]}, config)
     agent.invoke({"messages": [HumanMessage("Use get_weather for 'Rome'")]}, config)
     messages = agent.get_state(config).values["messages"]
@@ -45,11 +46,11 @@ def two_turns(agent: Any) -> tuple[dict[str, Any], str]:
     return config, session
 
 
-def after_first_turn(agent: Any, config: dict[str, Any]) -> dict[str, Any]:
+def after_first_turn(agent: Any, config: RunnableConfig) -> RunnableConfig:
     """The config of the checkpoint where the first turn had just ended (time travel)."""
     for snapshot in agent.get_state_history(config):  # newest first
         if len(snapshot.values["messages"]) == 2 and not snapshot.next:
-            return dict(snapshot.config)
+            return RunnableConfig(**snapshot.config)
     raise AssertionError("no checkpoint after the first turn")
 
 
@@ -61,12 +62,12 @@ async def test_time_travel_raises_by_default_and_sends_nothing(
         agent = create_agent(llm, [get_weather], checkpointer=InMemorySaver())
         config, session = two_turns(agent)
         past = after_first_turn(agent, config)
-        retry = {"messages": [HumanMessage("Actually, tell me a joke")]}
+        retry = HumanMessage("Actually, tell me a joke")
         with pytest.raises(PathorsSessionForkedError) as info:
             if use_async:
-                await agent.ainvoke(retry, past)
+                await agent.ainvoke({"messages": [retry]}, past)
             else:
-                agent.invoke(retry, past)
+                agent.invoke({"messages": [retry]}, past)
         await llm.aclose()
     assert info.value.session_id == session
     assert not info.value.is_retryable

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -43,12 +44,12 @@ def get_weather(city: str) -> str:
     return f"18°C in {city}"
 
 
-def new_thread() -> dict[str, Any]:
+def new_thread() -> RunnableConfig:
     # Unique per test: this process remembers sessions (heads, "created once") by id.
     return {"configurable": {"thread_id": f"thread-{uuid.uuid4().hex[:12]}"}}
 
 
-async def run(agent: Any, mode: str, text: str, config: dict[str, Any], **kw: Any) -> None:
+async def run(agent: Any, mode: str, text: str, config: RunnableConfig, **kw: Any) -> None:
     """Run one user turn the way each API is used."""
     state = {"messages": [HumanMessage(text)]}
     if mode == "invoke":
@@ -63,12 +64,12 @@ async def run(agent: Any, mode: str, text: str, config: dict[str, Any], **kw: An
             pass
 
 
-def replies(agent: Any, config: dict[str, Any]) -> list[AIMessage]:
+def replies(agent: Any, config: RunnableConfig) -> list[AIMessage]:
     messages: list[BaseMessage] = agent.get_state(config).values["messages"]
     return [m for m in messages if isinstance(m, AIMessage)]
 
 
-def session_of(agent: Any, config: dict[str, Any]) -> str:
+def session_of(agent: Any, config: RunnableConfig) -> str:
     """The one session a thread's replies came from (fails if there are several)."""
     (session,) = {m.response_metadata["session_id"] for m in replies(agent, config)}
     return str(session)
@@ -139,11 +140,11 @@ async def test_threads_and_tasks_at_once_never_share_a_session(
     agent = create_agent(llm, [get_weather], checkpointer=InMemorySaver())
     configs = [new_thread() for _ in range(6)]
 
-    def in_a_thread(config: dict[str, Any]) -> None:
+    def in_a_thread(config: RunnableConfig) -> None:
         for text in TURNS:
             agent.invoke({"messages": [HumanMessage(text)]}, config)
 
-    async def in_a_task(config: dict[str, Any]) -> None:
+    async def in_a_task(config: RunnableConfig) -> None:
         for text in TURNS:
             await agent.ainvoke({"messages": [HumanMessage(text)]}, config)
 
@@ -237,9 +238,9 @@ async def test_middleware_variables_from_the_runtime_context(
     assert asked == [Customer("Ada", "pro"), Customer("Bob", "free")]
     by_name = {c["variables"]["userName"]: c["session_id"] for c in creates(emulator)}
     assert by_name == {"Ada": session_of(agent, ada), "Bob": session_of(agent, bob)}
-    assert replies(agent, bob)[0].content.startswith(
-        "Hello! Session variables: userName=Bob, plan=free."
-    )
+    greeting = replies(agent, bob)[0].content
+    assert isinstance(greeting, str)
+    assert greeting.startswith("Hello! Session variables: userName=Bob, plan=free.")
     for session in by_name.values():
         assert [t.turn for t in emulator.turns(session)] == [1, 2, 3]
     await llm.aclose()

@@ -260,7 +260,8 @@ async def test_with_a_global_cache_every_turn_reaches_the_server(
     assert record.turns == 3
 
     # Two conversations that open alike still get their own sessions on turn two.
-    first, second = [HumanMessage("Hello")], [HumanMessage("Hello")]
+    first: list[BaseMessage] = [HumanMessage("Hello")]
+    second: list[BaseMessage] = [HumanMessage("Hello")]
     first += [llm.invoke(first), HumanMessage("more")]
     second += [await llm.ainvoke(second), HumanMessage("more")]
     a = llm.invoke(first).response_metadata["session_id"]

@@ -135,7 +135,8 @@ VALID_MESSAGE = st.one_of(
         optional={"name": NAME, "status": st.sampled_from(["error", "success"])},
     ),
 )
-VALID_TOOL = st.fixed_dictionaries(
+# A JSON object of mixed values: dict[str, Any], not the Collection[str] mypy would join to.
+VALID_TOOL: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {
         "type": st.just("function"),
         "function": st.fixed_dictionaries(

@@ -19,10 +19,12 @@ from langchain.agents.middleware import AgentMiddleware, ModelRequest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langsmith import Client
 from langsmith.run_helpers import tracing_context
 
+from langchain_pathors import ChatPathors
 from langchain_pathors._session_resolver import thread_session_id
 from langchain_pathors.middleware import PathorsSessionMiddleware
 from tests.tracing import RunCollector
@@ -36,7 +38,7 @@ class User:
     name: str
 
 
-def thread(thread_id: str) -> dict[str, Any]:
+def thread(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -135,9 +137,9 @@ def test_a_variables_function_may_return_none(fake: FakePathors):
 
 
 def test_a_variables_function_must_return_a_dict(fake: FakePathors):
-    agent = create_agent(
-        fake.model(), [], middleware=[PathorsSessionMiddleware(variables=lambda _ctx: "x")]
-    )
+    # Deliberately the wrong return type: the middleware must refuse it at run time.
+    not_a_dict = PathorsSessionMiddleware(variables=lambda _ctx: "x")  # type: ignore[arg-type]
+    agent = create_agent(fake.model(), [], middleware=[not_a_dict])
     with pytest.raises(TypeError, match="must return a dict"):
         agent.invoke({"messages": [HumanMessage("Hi")]})
     assert fake.requests == []
@@ -193,7 +195,7 @@ def test_an_explicit_session_wins(fake: FakePathors):
     )
     pinned.invoke({"messages": [HumanMessage("Hi")]}, thread("p1"))
     anyone = create_agent(fake.model(), [], checkpointer=InMemorySaver(), middleware=middleware)
-    config = {"configurable": {"thread_id": "p2", "session_id": "from-config"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "p2", "session_id": "from-config"}}
     anyone.invoke({"messages": [HumanMessage("Hi")]}, config)
     assert created(fake) == []
     assert chat_sessions(fake) == ["pinned", "from-config"]
@@ -243,11 +245,13 @@ def test_variables_never_reach_traces_repr_or_dumps(fake: FakePathors):
             inner,
         ],
     )
+    config: RunnableConfig = {**thread("x"), "callbacks": [tracer]}
     with tracing_context(enabled=True, client=langsmith, project_name="unit"):
-        agent.invoke({"messages": [HumanMessage("Hi")]}, {**thread("x"), "callbacks": [tracer]})
+        agent.invoke({"messages": [HumanMessage("Hi")]}, config)
     assert created(fake) == [(thread_session_id("x", True), {"ssn": SECRET})]  # they did travel
     (request,) = inner.requests
     assert request.model is not llm  # the call's own copy...
+    assert isinstance(request.model, ChatPathors)
     assert request.model._client is llm._client  # ...sharing the connection pools
     assert SECRET not in repr(request)
     assert SECRET not in dumps(request.model)

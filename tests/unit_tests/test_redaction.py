@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -71,7 +72,8 @@ def test_scrub_error_cleans_the_whole_chain_and_detaches_requests() -> None:
     server.__cause__ = transport
     outer = PathorsOutcomeUnknownError(f"unknown; {KEY}", session_id="s")
     outer.__cause__ = server
-    outer.add_note(f"note {KEY}")
+    if sys.version_info >= (3, 11):  # add_note() is new in 3.11 (3.10 has no notes)
+        outer.add_note(f"note {KEY}")
     assert authorized_requests(outer)  # the failing case exists before scrubbing
 
     scrub_error(outer, Redactor(secrets=[KEY]))

@@ -238,7 +238,7 @@ def test_no_live_request_with_the_key_on_the_cause_chain(
     fake: FakePathors, sleeps: list[float], pinned: bool
 ) -> None:
     fake.chat = [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("cut")]
-    session = {"session_id": "s-1"} if pinned else {}
+    session: dict[str, Any] = {"session_id": "s-1"} if pinned else {}
     with pytest.raises(PathorsError) as info:
         fake.model(max_retries=1).invoke("Hi", **session)
     assert authorized_requests(info.value) == []
@@ -259,7 +259,7 @@ def test_no_live_request_with_the_key_on_the_cause_chain(
     ids=["read timeout in a session", "connect error", "401"],
 )
 def test_frame_locals_of_a_raised_error_hold_no_key(
-    fake: FakePathors, sleeps: list[float], reply: Any, session: dict[str, str]
+    fake: FakePathors, sleeps: list[float], reply: Any, session: dict[str, Any]
 ) -> None:
     # Error reporters (Sentry, rich, pytest --showlocals) print the locals of every frame
     # of a traceback: none may hold the key, or a request carrying it.

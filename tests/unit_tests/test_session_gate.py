@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 
 import pytest
 
@@ -48,7 +48,11 @@ def test_threads_get_the_key_in_arrival_order_one_at_a_time() -> None:
         t = threading.Thread(target=worker)
         t.start()
         threads.append(t)
-        wait_until(lambda i=i: queued(gate, "s") == i + 2)  # enqueued before the next starts
+
+        def enqueued(expected: int = i + 2) -> bool:
+            return queued(gate, "s") == expected
+
+        wait_until(enqueued)  # enqueued before the next starts
     gate.release("s", first)
     for t in threads:
         t.join()
@@ -144,7 +148,7 @@ async def test_a_waiter_cancelled_after_the_handover_passes_the_key_on() -> None
 async def test_a_task_left_holding_by_an_unclosed_stream_gets_it_after_the_close() -> None:
     gate = KeyedGate()
 
-    async def stream() -> object:
+    async def stream() -> AsyncGenerator[int, None]:
         ticket = await gate.aacquire("s")
         try:
             yield 1

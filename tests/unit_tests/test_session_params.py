@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pytest
 
@@ -78,10 +79,12 @@ def test_session_parameters_hidden_in_model_kwargs_are_refused() -> None:
 def test_invoke_with_a_typo_sends_nothing(fake: FakePathors) -> None:
     llm = fake.model()
     for typo in ("sesion_id", "sessionId", "session_variable"):
+        # Any: invoke() also takes config and stop, which a dict[str, str] could not fill.
+        kwargs: dict[str, Any] = {typo: "x"}
         with pytest.raises(ValueError, match="did you mean"):
-            llm.invoke("Hi", **{typo: "x"})
+            llm.invoke("Hi", **kwargs)
         with pytest.raises(ValueError, match="did you mean"):
-            llm.bind(**{typo: "x"}).invoke("Hi")
+            llm.bind(**kwargs).invoke("Hi")
     assert fake.requests == []
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Generator
 from typing import Any
 
 import httpx
@@ -183,6 +184,7 @@ def test_forks_are_seen_by_another_instance_in_the_process(fake: FakePathors) ->
 def test_an_open_stream_holds_its_session(fake: FakePathors) -> None:
     llm = fake.model(session_id="s-busy", session_concurrency="reject")
     stream = llm.stream("Hi")
+    assert isinstance(stream, Generator)  # typed Iterator; a generator has close()
     next(stream)  # the turn is now running
     errors: list[BaseException] = []
     thread = threading.Thread(target=lambda: _capture(errors, lambda: llm.invoke("again")))
@@ -218,6 +220,7 @@ async def test_async_break_then_invoke_waits_for_the_close(fake: FakePathors) ->
 def test_different_sessions_do_not_wait_for_each_other(fake: FakePathors) -> None:
     llm = fake.model()
     held = llm.stream("Hi", session_id="a")
+    assert isinstance(held, Generator)  # typed Iterator; a generator has close()
     next(held)
     llm.invoke("Hi", session_id="b")  # would block forever if sessions shared the gate
     held.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message, Scope
 
 from langchain_pathors.emulator import EmulatorLimits, PathorsEmulator, RecordedRequest
 from langchain_pathors.emulator._state import SessionStore
@@ -50,16 +51,16 @@ def test_a_chunked_body_is_cut_off_at_the_cap(client: TestClient, emulator: Path
 async def test_a_wrong_key_is_refused_before_the_body_is_read(emulator: PathorsEmulator):
     # Driven at the ASGI level, to see exactly which body messages the app asked for.
     asked: list[str] = []
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         asked.append("body")
         return {"type": "http.request", "body": b'{"messages": []}', "more_body": True}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope: Scope = {
         "type": "http",
         "method": "POST",
         "path": CHAT,
