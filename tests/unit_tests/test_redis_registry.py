@@ -7,13 +7,13 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-fakeredis = pytest.importorskip("fakeredis", reason="fakeredis comes with the scale group")
+fakeredis = pytest.importorskip("fakeredis", reason="fakeredis comes with the test group")
 
 from langchain_core.messages import HumanMessage  # noqa: E402
 
@@ -35,7 +35,7 @@ def server() -> Any:
 
 
 @pytest.fixture
-def registry_on(server: Any) -> Callable[..., RedisSessionRegistry]:
+def registry_on(server: Any) -> Iterator[Callable[..., RedisSessionRegistry]]:
     """A registry (one 'process') connected to the shared fake server."""
     made: list[RedisSessionRegistry] = []
 
