@@ -1,5 +1,7 @@
 """One chat call: its session's turn, the HTTP request, and the stamped LangChain result.
 
+And the explicit `create_session` call, which records the session as created.
+
 The turn (`_session_turns`) is held around the request: for a stream, until the stream
 ends or its reader closes it. The result is stamped with the turn (session, its source,
 project) as soon as the server has answered, which also makes it the session's head.
@@ -7,7 +9,8 @@ project) as soon as the server has answered, which also makes it the session's h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -21,9 +24,16 @@ from langchain_pathors._messages import (
 )
 from langchain_pathors._request import PreparedCall
 from langchain_pathors._session_turns import SessionTurns
+from langchain_pathors._session_variables import plain_variables
+from langchain_pathors._sessions import (
+    PathorsSession,
+    new_session_id,
+    session_from_body,
+    validate_session_id,
+)
 from langchain_pathors._tracing import retry_hook
 
-__all__ = ["agenerate", "astream", "generate", "stream"]
+__all__ = ["acreate_session", "agenerate", "astream", "create_session", "generate", "stream"]
 
 
 def generate(
@@ -102,3 +112,31 @@ async def astream(
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
+
+
+def create_session(
+    client: PathorsClient,
+    turns: SessionTurns,
+    session_id: str | None,
+    variables: Mapping[str, Any] | None,
+) -> PathorsSession:
+    """Create a session (a fresh unguessable id when None) and remember it as created."""
+    sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+    plain = plain_variables(variables)
+    body = client.create_session(sid, plain)
+    turns.remember_created(sid, plain)
+    return session_from_body(sid, body)
+
+
+async def acreate_session(
+    client: PathorsClient,
+    turns: SessionTurns,
+    session_id: str | None,
+    variables: Mapping[str, Any] | None,
+) -> PathorsSession:
+    """Async twin of `create_session`."""
+    sid = validate_session_id(session_id) if session_id is not None else new_session_id()
+    plain = plain_variables(variables)
+    body = await client.acreate_session(sid, plain)
+    turns.remember_created(sid, plain)
+    return session_from_body(sid, body)

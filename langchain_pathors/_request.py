@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.messages import BaseMessage
 
+from langchain_pathors._client import ClientConfig
 from langchain_pathors._messages import messages_to_wire
+from langchain_pathors._retry import RetryPolicy
 from langchain_pathors._session_params import CALL_SESSION_OPTIONS, check_call_kwargs
 from langchain_pathors._session_resolver import (
     Endpoint,
@@ -24,10 +26,14 @@ from langchain_pathors._session_resolver import (
 )
 from langchain_pathors._session_variables import plain_variables
 
+if TYPE_CHECKING:
+    from langchain_pathors.chat_models import ChatPathors
+
 __all__ = [
     "CALL_OPTIONS",
     "PreparedCall",
     "body_params",
+    "client_config",
     "http_timeout",
     "prepare_call",
 ]
@@ -84,6 +90,22 @@ def prepare_call(
     if stop:
         body["stop"] = stop
     return PreparedCall(body, session)
+
+
+def client_config(model: ChatPathors) -> ClientConfig:
+    """The HTTP client's settings, from the model's fields."""
+    return ClientConfig(
+        base_url=model.base_url,
+        project_id=model.project_id or "",
+        api_key=model.api_key,
+        timeout=http_timeout(model.timeout),
+        stream_idle_timeout=model.stream_idle_timeout,
+        default_headers=dict(model.default_headers or {}),
+        retry=RetryPolicy(max_retries=model.max_retries, max_retry_after=model.max_retry_after),
+        total_timeout=model.total_timeout,
+        max_response_bytes=model.max_response_bytes,
+        max_event_bytes=model.max_event_bytes,
+    )
 
 
 def http_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

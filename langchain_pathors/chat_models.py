@@ -35,24 +35,20 @@ from langchain_pathors._client import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TOTAL_TIMEOUT,
-    ClientConfig,
     PathorsClient,
 )
 from langchain_pathors._pickling import RebuiltAcrossCopies
 from langchain_pathors._profile import pathors_profile
 from langchain_pathors._redaction import redacts_errors
-from langchain_pathors._request import PreparedCall, body_params, http_timeout, prepare_call
-from langchain_pathors._retry import RetryPolicy
+from langchain_pathors._request import PreparedCall, body_params, client_config, prepare_call
 from langchain_pathors._run_config import ConfigSessionOptions
 from langchain_pathors._session_params import check_init_arguments, refuse_cache
 from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
 from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
-from langchain_pathors._session_variables import hide_session_variables, plain_variables
+from langchain_pathors._session_variables import hide_session_variables
 from langchain_pathors._sessions import (
     PathorsSession,
-    new_session_id,
-    session_from_body,
     validate_project_id,
     validate_session_id,
 )
@@ -197,20 +193,10 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
     def _build_runtime(self) -> None:  # after validation, and again for pickles and copies
         validate_project_id(self.project_id)
         check_settings(self)
-        config = ClientConfig(
-            base_url=self.base_url,
-            project_id=self.project_id or "",
-            api_key=self.api_key,
-            timeout=http_timeout(self.timeout),
-            stream_idle_timeout=self.stream_idle_timeout,
-            default_headers=dict(self.default_headers or {}),
-            retry=RetryPolicy(max_retries=self.max_retries, max_retry_after=self.max_retry_after),
-            total_timeout=self.total_timeout,
-            max_response_bytes=self.max_response_bytes,
-            max_event_bytes=self.max_event_bytes,
-        )
         self._client = PathorsClient(
-            config, http_client=self.http_client, http_async_client=self.http_async_client
+            client_config(self),
+            http_client=self.http_client,
+            http_async_client=self.http_async_client,
         )
         self._endpoint = Endpoint.of(self.base_url, self.project_id or "")
 
@@ -247,20 +233,10 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
-        """Load with `loads(..., valid_namespaces=["langchain_pathors"])`.
+        """Load with `loads(text, valid_namespaces=["langchain_pathors"], ...)`.
 
-        Example:
-            ```python
-            from langchain_core.load import dumps, loads
-
-            text = dumps(llm)  # the key is a reference to PATHORS_API_KEY, not its value
-            again = loads(
-                text,
-                valid_namespaces=["langchain_pathors"],
-                allowed_objects=[ChatPathors],
-                secrets_from_env=True,
-            )
-            ```
+        Pass `allowed_objects=[ChatPathors]` and `secrets_from_env=True` too: the key is
+        serialized as a reference to `PATHORS_API_KEY`, never as its value.
         """
         return ["langchain_pathors", "chat_models"]
 
@@ -390,11 +366,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
             llm.invoke("Hi!", session_id=session.session_id)
             ```
         """
-        sid = validate_session_id(session_id) if session_id is not None else new_session_id()
-        variables = plain_variables(variables)
-        body = self._client.create_session(sid, variables)
-        self._turns.remember_created(sid, variables)
-        return session_from_body(sid, body)
+        return _call.create_session(self._client, self._turns, session_id, variables)
 
     @redacts_errors
     async def acreate_session(
@@ -407,11 +379,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
             session = await llm.acreate_session("user-42", {"plan": "pro"})
             ```
         """
-        sid = validate_session_id(session_id) if session_id is not None else new_session_id()
-        variables = plain_variables(variables)
-        body = await self._client.acreate_session(sid, variables)
-        self._turns.remember_created(sid, variables)
-        return session_from_body(sid, body)
+        return await _call.acreate_session(self._client, self._turns, session_id, variables)
 
     def bind(self, **kwargs: Any) -> _ChatModelBinding:
         """Fix call arguments; `session_variables` become `SessionVariables` (never shown)."""
