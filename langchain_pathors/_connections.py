@@ -442,7 +442,7 @@ def release_stream(response: httpx.Response) -> None:
 
 async def arelease_stream(response: httpx.Response) -> None:
     """Async twin of `release_stream` (the time bound is a cancellation)."""
-    if response.is_closed or _raw_socket(response) is None:
+    if response.is_closed:
         await response.aclose()
         return
 
