@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from langchain_pathors import _json
 from langchain_pathors._connections import (
     DEFAULT_LIMITS,
     AsyncSender,
@@ -531,7 +532,7 @@ def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[
 
 def _encode(body: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return _json.dumps(body)
     except (TypeError, ValueError) as exc:
         msg = f"the request cannot be encoded as JSON: {exc}"
         raise PathorsError(msg) from None

@@ -9,7 +9,7 @@ figures of -1 mean "unknown" and give `usage_metadata=None`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import (
@@ -44,6 +44,9 @@ PROVIDER = "pathors"
 
 
 # --------------------------------------------------------------------------- outgoing
+# Long histories are converted on every call, so this path avoids per-message overhead:
+# one dict lookup on the exact class picks the converter (subclasses fall back to the
+# isinstance chain), and plain string content is used as it is.
 def _text(message: BaseMessage) -> str:
     """The message's text: a string as it is, list content flattened to its text blocks."""
     content = message.content
@@ -76,32 +79,66 @@ def _tool_call_to_wire(call: ToolCall | InvalidToolCall, *, invalid: bool) -> di
     }
 
 
-def message_to_wire(message: BaseMessage) -> dict[str, Any]:
-    """Convert one LangChain message to a Pathors wire dict."""
-    wire: dict[str, Any]
-    if isinstance(message, SystemMessage):
-        wire = {"role": "system", "content": _text(message)}
-    elif isinstance(message, HumanMessage):
-        wire = {"role": "user", "content": _text(message)}
-    elif isinstance(message, AIMessage):
-        wire = {"role": "assistant", "content": _text(message)}
+def _system(message: Any) -> dict[str, Any]:
+    content = message.content
+    return {"role": "system", "content": content if content.__class__ is str else _text(message)}
+
+
+def _human(message: Any) -> dict[str, Any]:
+    content = message.content
+    return {"role": "user", "content": content if content.__class__ is str else _text(message)}
+
+
+def _ai(message: Any) -> dict[str, Any]:
+    content = message.content
+    wire: dict[str, Any] = {
+        "role": "assistant",
+        "content": content if content.__class__ is str else _text(message),
+    }
+    if message.tool_calls or message.invalid_tool_calls:
         calls = [_tool_call_to_wire(c, invalid=False) for c in message.tool_calls]
         calls += [_tool_call_to_wire(c, invalid=True) for c in message.invalid_tool_calls]
-        if calls:
-            wire["tool_calls"] = calls
-    elif isinstance(message, ToolMessage):
-        content = _text(message)
-        if message.status == "error" and not content.lower().startswith("error"):
-            content = f"Error: {content}"
-        wire = {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
-    elif isinstance(message, ChatMessage):
-        wire = {"role": message.role, "content": _text(message)}
-    else:
-        msg = (
-            f"Pathors cannot take a {type(message).__name__}; use System, Human, AI, "
-            "Tool or Chat messages"
-        )
-        raise TypeError(msg)
+        wire["tool_calls"] = calls
+    return wire
+
+
+def _tool(message: Any) -> dict[str, Any]:
+    content = _text(message)
+    if message.status == "error" and not content.lower().startswith("error"):
+        content = f"Error: {content}"
+    return {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
+
+
+def _chat(message: Any) -> dict[str, Any]:
+    return {"role": message.role, "content": _text(message)}
+
+
+# Most specific first: AIMessageChunk is an AIMessage, and so on.
+_CONVERTERS: tuple[tuple[type[BaseMessage], Callable[[Any], dict[str, Any]]], ...] = (
+    (SystemMessage, _system),
+    (HumanMessage, _human),
+    (AIMessage, _ai),
+    (ToolMessage, _tool),
+    (ChatMessage, _chat),
+)
+_BY_CLASS: dict[type, Callable[[Any], dict[str, Any]]] = dict(_CONVERTERS)
+
+
+def _converter_for(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """The converter for a class (a subclass takes its base's), remembered per class."""
+    for base, convert in _CONVERTERS:
+        if issubclass(cls, base):
+            _BY_CLASS[cls] = convert
+            return convert
+    msg = f"Pathors cannot take a {cls.__name__}; use System, Human, AI, Tool or Chat messages"
+    raise TypeError(msg)
+
+
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """Convert one LangChain message to a Pathors wire dict."""
+    cls = message.__class__
+    convert = _BY_CLASS.get(cls) or _converter_for(cls)
+    wire = convert(message)
     if message.name:
         wire["name"] = message.name
     return wire
@@ -109,7 +146,16 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
 
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """Convert a conversation to the `messages` array of a request body."""
-    return [message_to_wire(m) for m in messages]
+    by_class = _BY_CLASS
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for message in messages:
+        cls = message.__class__
+        wire = (by_class.get(cls) or _converter_for(cls))(message)
+        if message.name:
+            wire["name"] = message.name
+        append(wire)
+    return out
 
 
 # --------------------------------------------------------------------------- incoming
