@@ -210,8 +210,9 @@ def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
     A body that fails here would otherwise end in pydantic's ValidationError or an
     AttributeError instead of a PathorsError.
     """
-    for key in _STRING_FIELDS:
-        if _not_text(body, key):
+    for key in _STRING_FIELDS:  # inlined `_not_text`: this runs for every streamed chunk
+        value = body.get(key)
+        if value is not None and value.__class__ is not str and not isinstance(value, str):
             return f"{key!r} is not a string"
     choices = body.get("choices")
     if not stream:
@@ -226,20 +227,19 @@ def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
     if not isinstance(choices, list):
         return "'choices' is not a list"
     for number, choice in enumerate(choices):
-        where = f"choices[{number}]"
         if not isinstance(choice, dict):
-            return f"{where!r} is not an object"
+            return f"'choices[{number}]' is not an object"
         if _not_text(choice, "finish_reason"):
-            return f"'{where}.finish_reason' is not a string"
+            return f"'choices[{number}].finish_reason' is not a string"
         delta = choice.get("delta")
         if delta is None:
             continue
         if not isinstance(delta, dict):
-            return f"'{where}.delta' is not an object"
+            return f"'choices[{number}].delta' is not an object"
         if _not_text(delta, "content"):
-            return f"'{where}.delta.content' is not a string"
+            return f"'choices[{number}].delta.content' is not a string"
         if delta.get("tool_calls") is not None and not isinstance(delta["tool_calls"], list):
-            return f"'{where}.delta.tool_calls' is not a list"
+            return f"'choices[{number}].delta.tool_calls' is not a list"
     return None
 
 
@@ -416,19 +416,23 @@ class ChunkConverter:
         usage = chunk.get("usage")
         if usage is not None:
             metadata["token_usage"] = usage
-        tool_chunks = [
-            self._tool_call_chunk(d) for d in delta.get("tool_calls") or [] if isinstance(d, dict)
-        ]
         content = delta.get("content") or ""
         if not isinstance(content, str):
             content = str(content)
+        # Fields at their defaults are left out: pydantic then skips their validation
+        # (this runs once per streamed chunk). The message is the same either way.
+        fields: dict[str, Any] = {}
+        raw_calls = delta.get("tool_calls")
+        if raw_calls:
+            fields["tool_call_chunks"] = [
+                self._tool_call_chunk(d) for d in raw_calls if isinstance(d, dict)
+            ]
+        if usage is not None:
+            fields["usage_metadata"] = usage_from_wire(usage)
+        if finish_reason:
+            fields["chunk_position"] = "last"
         return AIMessageChunk(
-            content=content,
-            tool_call_chunks=tool_chunks,
-            usage_metadata=usage_from_wire(usage),
-            response_metadata=metadata,
-            id=chunk.get("id"),
-            chunk_position="last" if finish_reason else None,
+            content=content, response_metadata=metadata, id=chunk.get("id"), **fields
         )
 
 
