@@ -23,10 +23,11 @@ import os
 import socket
 import ssl
 import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -260,48 +261,130 @@ async def _close_at_loop_shutdown(
 
 
 # ----------------------------------------------------------------------------- per model
-class _SyncView:
-    """A shared `httpx.Client` that sends with one model's timeout."""
+# A shared client sends straight through its transport (the one httpx would pick for the
+# model's server, proxies included): the parts of `Client.send` skipped are those a Pathors
+# call never uses (auth flows, redirects, event hooks, cookies) and cost about 20% of a
+# call's CPU. What a response needs from `Client.send` is kept: `.request`, a stream bound
+# to the response (so `.elapsed` is set when it closes), the body read unless streaming.
+try:
+    from httpx._client import BoundAsyncStream, BoundSyncStream
+except ImportError:  # another httpx layout: plain `Client.send` (slower, same behaviour)
+    BoundAsyncStream = BoundSyncStream = None  # type: ignore[assignment,misc]
 
-    __slots__ = ("client", "timeout")
 
-    def __init__(self, client: httpx.Client, timeout: httpx.Timeout) -> None:
+def _transport_of(client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> Any:
+    """The transport `client` would use for `url`, or None to go through `client.send`."""
+    if BoundSyncStream is None:
+        return None
+    pick = getattr(client, "_transport_for_url", None)
+    return None if pick is None else pick(url)
+
+
+class _RequestBuilder:
+    """Builds the request `Client.build_request` would, without its per-call merging.
+
+    The client's default headers come first; each of a model's own replaces the default
+    of that name (any case) and goes after the others, as httpx merges them, so the
+    request is the same, header order included. URLs are absolute, and the shared clients
+    have no cookies, params or base URL to merge.
+    """
+
+    __slots__ = ("client", "defaults", "timeout", "timeout_extension")
+
+    def __init__(self, client: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> None:
         self.client = client
         self.timeout = timeout
+        self.timeout_extension = timeout.as_dict()
+        self.defaults = {
+            name.decode("latin-1").lower(): (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in client.headers.raw
+        }
 
     def build_request(
         self, method: str, url: httpx.URL, *, content: bytes, headers: dict[str, str]
     ) -> httpx.Request:
-        return self.client.build_request(
-            method, url, content=content, headers=headers, timeout=self.timeout
+        if not url.is_absolute_url:
+            return self.client.build_request(
+                method, url, content=content, headers=headers, timeout=self.timeout
+            )
+        merged = self.defaults.copy()
+        for name, value in headers.items():
+            lower = name.lower()
+            merged.pop(lower, None)
+            merged[lower] = (name, value)
+        return httpx.Request(
+            method,
+            url,
+            content=content,
+            headers=list(merged.values()),
+            extensions={"timeout": self.timeout_extension},
         )
+
+
+class _SyncView(_RequestBuilder):
+    """A shared `httpx.Client` that sends with one model's timeout."""
+
+    __slots__ = ("transport",)
+    client: httpx.Client
+
+    def __init__(self, client: httpx.Client, timeout: httpx.Timeout, url: httpx.URL) -> None:
+        super().__init__(client, timeout)
+        self.transport = _transport_of(client, url)
 
     def send(
         self, request: httpx.Request, *, stream: bool, follow_redirects: bool
     ) -> httpx.Response:
-        return self.client.send(request, stream=stream, follow_redirects=follow_redirects)
+        if self.transport is None or follow_redirects or self.client.is_closed:
+            return self.client.send(request, stream=stream, follow_redirects=follow_redirects)
+        start = time.perf_counter()
+        try:
+            response: httpx.Response = self.transport.handle_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        response.request = request
+        stream_ = cast(httpx.SyncByteStream, response.stream)
+        response.stream = BoundSyncStream(stream_, response=response, start=start)
+        if not stream:
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
+        return response
 
 
-class _AsyncView:
+class _AsyncView(_RequestBuilder):
     """A shared `httpx.AsyncClient` that sends with one model's timeout."""
 
-    __slots__ = ("client", "timeout")
+    __slots__ = ("transport",)
+    client: httpx.AsyncClient
 
-    def __init__(self, client: httpx.AsyncClient, timeout: httpx.Timeout) -> None:
-        self.client = client
-        self.timeout = timeout
-
-    def build_request(
-        self, method: str, url: httpx.URL, *, content: bytes, headers: dict[str, str]
-    ) -> httpx.Request:
-        return self.client.build_request(
-            method, url, content=content, headers=headers, timeout=self.timeout
-        )
+    def __init__(self, client: httpx.AsyncClient, timeout: httpx.Timeout, url: httpx.URL) -> None:
+        super().__init__(client, timeout)
+        self.transport = _transport_of(client, url)
 
     async def send(
         self, request: httpx.Request, *, stream: bool, follow_redirects: bool
     ) -> httpx.Response:
-        return await self.client.send(request, stream=stream, follow_redirects=follow_redirects)
+        if self.transport is None or follow_redirects or self.client.is_closed:
+            return await self.client.send(request, stream=stream, follow_redirects=follow_redirects)
+        start = time.perf_counter()
+        try:
+            response: httpx.Response = await self.transport.handle_async_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        response.request = request
+        stream_ = cast(httpx.AsyncByteStream, response.stream)
+        response.stream = BoundAsyncStream(stream_, response=response, start=start)
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
 
 class SharedConnections:
@@ -319,6 +402,9 @@ class SharedConnections:
         self._timeout = timeout
         self._key: PoolKey | None = None
         self._sync: _SyncView | None = None
+        # The last loop's view: reused while the loop's client is the same one (the view
+        # holds no loop state of its own, so a stale one is merely replaced).
+        self._async: _AsyncView | None = None
         self._registry: _Registry | None = None
 
     def _current_key(self) -> PoolKey:
@@ -333,14 +419,19 @@ class SharedConnections:
         view, registry = self._sync, _REGISTRY
         key = self._current_key()
         if view is None or self._registry is not registry or view.client.is_closed:
-            view = self._sync = _SyncView(registry.sync_client(key, self), self._timeout)
+            client = registry.sync_client(key, self)
+            view = self._sync = _SyncView(client, self._timeout, self._url)
             self._registry = registry
         return view
 
     def async_(self) -> _AsyncView:
         """The running loop's shared client for this model's server."""
         loop = asyncio.get_running_loop()
-        return _AsyncView(_REGISTRY.async_client(self._current_key(), loop), self._timeout)
+        client = _REGISTRY.async_client(self._current_key(), loop)
+        view = self._async
+        if view is None or view.client is not client:
+            view = self._async = _AsyncView(client, self._timeout, self._url)
+        return view
 
     async def arm_closer(self) -> None:
         """Start the running loop's closer, so the loop's shutdown closes its clients.

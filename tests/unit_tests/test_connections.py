@@ -279,3 +279,61 @@ def test_a_forked_child_gets_its_own_clients(recorder: Recorder) -> None:
     llm.invoke("parent again")
     assert llm._client.connections.current_sync_client() is parent_client
     sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------- requests
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {
+            "User-Agent": "langchain-pathors/0.1.0",
+            "X-Team": "a",
+            "Authorization": "Bearer k",
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "X-Session-ID": "s-1",
+        },
+        {"user-agent": "mine", "ACCEPT": "application/json", "connection": "close"},
+    ],
+    ids=["package-headers", "odd-case-defaults"],
+)
+def test_a_shared_view_builds_the_request_httpx_would(headers: dict[str, str]) -> None:
+    client = httpx.Client()
+    timeout = httpx.Timeout(7, connect=3)
+    url = httpx.URL(f"{BASE}/api/project/p/integration/api/chat/completions")
+    view = connections._SyncView(client, timeout, url)
+    ours = view.build_request("POST", url, content=b'{"a":1}', headers=headers)
+    httpx_own = client.build_request(
+        "POST", url, content=b'{"a":1}', headers=headers, timeout=timeout
+    )
+    assert ours.headers.raw == httpx_own.headers.raw  # names, values and order
+    assert (ours.method, ours.url, ours.read()) == (httpx_own.method, url, httpx_own.read())
+    assert ours.extensions == httpx_own.extensions
+    client.close()
+
+
+def test_a_response_sent_directly_is_complete(recorder: Recorder) -> None:
+    llm = model()
+    llm.invoke("Hi")
+    view = llm._client.connections.sync()
+    request = view.build_request(
+        "POST", llm._client.chat_url, content=b'{"messages":[],"stream":false}', headers={}
+    )
+    response = view.send(request, stream=False, follow_redirects=False)
+    assert response.request is request
+    assert response.is_closed
+    assert response.json()["choices"][0]["message"]["content"] == "ok"
+
+
+def test_a_transport_error_names_its_request(recorder: Recorder) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    llm = model()
+    llm.invoke("Hi")
+    view = llm._client.connections.sync()
+    view.transport = httpx.MockTransport(refuse)
+    request = view.build_request("POST", llm._client.chat_url, content=b"{}", headers={})
+    with pytest.raises(httpx.ConnectError) as info:
+        view.send(request, stream=False, follow_redirects=False)
+    assert info.value.request is request
