@@ -171,6 +171,9 @@ class _Registry:
         self.lock = threading.Lock()
         self.sync: dict[PoolKey, httpx.Client] = {}
         self.users: dict[PoolKey, weakref.WeakSet[SharedConnections]] = {}
+        self.async_users: weakref.WeakKeyDictionary[
+            httpx.AsyncClient, weakref.WeakSet[SharedConnections]
+        ] = weakref.WeakKeyDictionary()
         self.loops: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[PoolKey, httpx.AsyncClient]
         ] = weakref.WeakKeyDictionary()
@@ -205,6 +208,30 @@ class _Registry:
             client = clients.get(key)
             if client is None:
                 client = clients[key] = _new_async(key)
+            return client
+
+    def use_async(self, client: httpx.AsyncClient, user: SharedConnections) -> None:
+        with self.lock:
+            users = self.async_users.get(client)
+            if users is None:
+                users = self.async_users[client] = weakref.WeakSet()
+            users.add(user)
+
+    def release_async(
+        self, key: PoolKey, loop: asyncio.AbstractEventLoop, user: SharedConnections
+    ) -> httpx.AsyncClient | None:
+        """Forget `user`; the loop's client to close when no live model uses it any more."""
+        with self.lock:
+            clients = self.loops.get(loop)
+            client = None if clients is None else clients.get(key)
+            if client is None or clients is None:
+                return None
+            users = self.async_users.get(client)
+            if users is not None:
+                users.discard(user)
+            if users:
+                return None
+            del clients[key]
             return client
 
     def release_sync(self, key: PoolKey, user: SharedConnections) -> httpx.Client | None:
@@ -427,9 +454,11 @@ class SharedConnections:
     def async_(self) -> _AsyncView:
         """The running loop's shared client for this model's server."""
         loop = asyncio.get_running_loop()
-        client = _REGISTRY.async_client(self._current_key(), loop)
+        registry = _REGISTRY
+        client = registry.async_client(self._current_key(), loop)
         view = self._async
         if view is None or view.client is not client:
+            registry.use_async(client, self)
             view = self._async = _AsyncView(client, self._timeout, self._url)
         return view
 
@@ -467,12 +496,10 @@ class SharedConnections:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the running loop's client for this model's server (a new one is made later)."""
+        """Stop using the running loop's client; close it if no other live model uses it."""
         loop = asyncio.get_running_loop()
-        key = self._current_key()
-        with _REGISTRY.lock:
-            clients = _REGISTRY.loops.get(loop)
-            client = None if clients is None else clients.pop(key, None)
+        self._async = None
+        client = _REGISTRY.release_async(self._current_key(), loop, self)
         if client is not None:
             await client.aclose()
 
@@ -533,7 +560,7 @@ def release_stream(response: httpx.Response) -> None:
 
 async def arelease_stream(response: httpx.Response) -> None:
     """Async twin of `release_stream` (the time bound is a cancellation)."""
-    if response.is_closed:
+    if response.is_closed or response.extensions.get("network_stream") is None:
         await response.aclose()
         return
 

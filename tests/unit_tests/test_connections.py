@@ -249,6 +249,21 @@ async def test_aclose_then_reuse_in_the_same_loop(recorder: Recorder) -> None:
     assert recorder.async_built[1].is_closed
 
 
+async def test_one_models_aclose_leaves_the_loops_client_to_the_others(
+    recorder: Recorder,
+) -> None:
+    """Per-request models in a web server's loop: `async with` one must not cut the rest."""
+    shared = model(api_key="key-shared")
+    await shared.ainvoke("Hi")
+    async with model(api_key="key-request") as per_request:
+        await per_request.ainvoke("Hi")
+    assert len(recorder.async_built) == 1
+    assert not recorder.async_built[0].is_closed  # `shared` still uses it
+    assert (await shared.ainvoke("still here")).content == "ok"
+    await shared.aclose()
+    assert recorder.async_built[0].is_closed  # the last user closed it
+
+
 # --------------------------------------------------------------------------- fork
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_gets_its_own_clients(recorder: Recorder) -> None:
