@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import socket
 import ssl
@@ -30,6 +31,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import httpx
+
+# httpx's own logger: a response sent directly is logged as `Client.send` logs it.
+_httpx_logger = logging.getLogger("httpx")
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -292,11 +296,24 @@ async def _close_at_loop_shutdown(
 # model's server, proxies included): the parts of `Client.send` skipped are those a Pathors
 # call never uses (auth flows, redirects, event hooks, cookies) and cost about 20% of a
 # call's CPU. What a response needs from `Client.send` is kept: `.request`, a stream bound
-# to the response (so `.elapsed` is set when it closes), the body read unless streaming.
+# to the response (so `.elapsed` is set when it closes), httpx's INFO log line, the body
+# read unless streaming.
 try:
     from httpx._client import BoundAsyncStream, BoundSyncStream
 except ImportError:  # another httpx layout: plain `Client.send` (slower, same behaviour)
     BoundAsyncStream = BoundSyncStream = None  # type: ignore[assignment,misc]
+
+
+def _log(request: httpx.Request, response: httpx.Response) -> None:
+    if _httpx_logger.isEnabledFor(logging.INFO):
+        _httpx_logger.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
 
 
 def _transport_of(client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> Any:
@@ -372,6 +389,7 @@ class _SyncView(_RequestBuilder):
         response.request = request
         stream_ = cast(httpx.SyncByteStream, response.stream)
         response.stream = BoundSyncStream(stream_, response=response, start=start)
+        _log(request, response)
         if not stream:
             try:
                 response.read()
@@ -405,6 +423,7 @@ class _AsyncView(_RequestBuilder):
         response.request = request
         stream_ = cast(httpx.AsyncByteStream, response.stream)
         response.stream = BoundAsyncStream(stream_, response=response, start=start)
+        _log(request, response)
         if not stream:
             try:
                 await response.aread()
