@@ -206,13 +206,28 @@ class _Registry:
         with self.lock:
             clients = self.loops.get(loop)
             if clients is None:
+                self._forget_closed_loops()
                 clients = self.loops[loop] = {}
-                closer = _close_at_loop_shutdown(clients)
+                closer = _close_at_loop_shutdown(self, clients)
                 self.closers[loop] = self.unarmed[loop] = closer
             client = clients.get(key)
             if client is None:
                 client = clients[key] = _new_async(key)
             return client
+
+    def forget_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop a loop's entries (its closer refers to the loop, which would never go)."""
+        with self.lock:
+            self.loops.pop(loop, None)
+            self.closers.pop(loop, None)
+            self.unarmed.pop(loop, None)
+
+    def _forget_closed_loops(self) -> None:
+        # Loops closed without shutting their async generators down; under `self.lock`.
+        for old in [loop for loop in self.loops if loop.is_closed()]:
+            self.loops.pop(old, None)
+            self.closers.pop(old, None)
+            self.unarmed.pop(old, None)
 
     def use_async(self, client: httpx.AsyncClient, user: SharedConnections) -> None:
         with self.lock:
@@ -276,12 +291,13 @@ atexit.register(lambda: _REGISTRY.close_all())
 
 
 async def _close_at_loop_shutdown(
-    clients: dict[PoolKey, httpx.AsyncClient],
+    registry: _Registry, clients: dict[PoolKey, httpx.AsyncClient]
 ) -> AsyncGenerator[None, None]:
     """Close a loop's clients when the loop shuts its async generators down.
 
     Suspended at `yield` until then (`asyncio.run` does it before closing the loop), it
-    closes them inside the loop, while their connections can still close cleanly.
+    closes them inside the loop, while their connections can still close cleanly, then
+    lets the registry forget the loop.
     """
     try:
         yield
@@ -289,6 +305,7 @@ async def _close_at_loop_shutdown(
         for client in list(clients.values()):
             await client.aclose()
         clients.clear()
+        registry.forget_loop(asyncio.get_running_loop())
 
 
 # ----------------------------------------------------------------------------- per model

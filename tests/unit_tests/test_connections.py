@@ -207,6 +207,18 @@ def test_asyncio_run_per_call_works_every_time_and_closes_each_loops_client(
     assert len(recorder.async_built) == 5  # one per loop: a loop's client dies with it
     assert all(c.is_closed for c in recorder.async_built)
     assert len(recorder.requests) == 5
+    gc.collect()
+    assert len(connections._REGISTRY.loops) == 0  # ended loops are forgotten, not kept
+    assert len(connections._REGISTRY.closers) == 0
+
+
+def test_a_loop_closed_without_shutdown_is_forgotten_later(recorder: Recorder) -> None:
+    llm = model()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(llm.ainvoke("Hi"))
+    loop.close()  # no shutdown_asyncgens(): its closer never ran
+    asyncio.run(llm.ainvoke("next loop"))
+    assert loop not in connections._REGISTRY.loops
 
 
 def test_models_share_the_running_loops_client(recorder: Recorder) -> None:
