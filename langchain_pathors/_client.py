@@ -28,9 +28,8 @@ from langchain_pathors._connections import (
     AsyncSender,
     SharedConnections,
     SyncSender,
-    arelease_stream,
-    release_stream,
 )
+from langchain_pathors._drain import arelease_stream, release_stream
 from langchain_pathors._messages import wire_problem
 from langchain_pathors._retry import MAY_HAVE_WORKED, RetryPolicy, parse_retry_after
 from langchain_pathors._sessions import validate_project_id
