@@ -33,9 +33,8 @@ from langchain_pathors._connections import (
     AsyncSender,
     SharedConnections,
     SyncSender,
-    arelease_stream,
-    release_stream,
 )
+from langchain_pathors._drain import arelease_stream, release_stream
 from langchain_pathors._failures import (
     SESSION_HEADER,
     FailureClassifier,

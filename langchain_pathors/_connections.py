@@ -12,6 +12,7 @@ Async clients cannot outlive their event loop, so there is one per loop and sett
 closed when the loop shuts its async generators down (`asyncio.run` does) and forgotten
 with the loop. Sync clients live until the last model using one calls `close()`, or the
 process exits. A forked child starts with no pools: the parent's sockets are left alone.
+(Streams give their connection back through `_drain`.)
 
 Every pool built here has `_deadline` installed on its network backend (the direct send
 below goes through those same pools), so a call's total_timeout bounds each connect, read
@@ -22,10 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import logging
 import os
-import socket
 import ssl
 import threading
 import time
@@ -46,8 +45,6 @@ __all__ = [
     "AsyncSender",
     "SharedConnections",
     "SyncSender",
-    "arelease_stream",
-    "release_stream",
     "ssl_context",
 ]
 
@@ -56,12 +53,6 @@ __all__ = [
 # request starts or ends, which made 500 concurrent calls cost 11 s of client CPU with 100
 # kept (2.3 s with 10; benchmarks/). Sequential calls reuse one connection.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=10)
-
-# What a stream may still send after its final event before its connection is given up
-# rather than returned to the pool: normally a few bytes ("data: [DONE]" and the end of
-# the chunked body), which arrive at once.
-DRAIN_MAX_BYTES = 16 * 1024
-DRAIN_MAX_SECONDS = 0.1
 
 # Environment variables httpx reads when a client is built (trust_env): a pool built under
 # other values would send differently, so they are part of a pool's key.
@@ -546,78 +537,3 @@ class SharedConnections:
         client = _REGISTRY.release_async(self._current_key(), loop, self)
         if client is not None:
             await client.aclose()
-
-
-# ----------------------------------------------------------------------------- streams
-def _raw_socket(response: httpx.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        sock = stream.get_extra_info("socket")
-    except Exception:  # a transport we do not know: no drain
-        return None
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def release_stream(response: httpx.Response) -> None:
-    """Close a stream that has had its final event, after reading what little is left.
-
-    Reading the rest of the body (normally `data: [DONE]` and the end of the chunked
-    encoding) lets the connection go back to the pool instead of being closed. The read is
-    bounded in bytes and time: a server that keeps talking, or goes quiet without ending
-    the body, has its connection closed instead (a watchdog shuts the socket down).
-    """
-    sock = None if response.is_closed else _raw_socket(response)
-    if sock is None:
-        response.close()
-        return
-    lock = threading.Lock()
-    drained = False
-
-    def give_up() -> None:
-        with lock:
-            if not drained:
-                # The plain socket's shutdown: SSLSocket's would race with the reader.
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    watchdog = threading.Timer(DRAIN_MAX_SECONDS, give_up)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        received = 0
-        # A fresh pass over the transport's stream continues where the decoder stopped
-        # (httpcore keeps the parser state on the connection).
-        for part in response.stream:  # type: ignore[union-attr]
-            received += len(part)
-            if received > DRAIN_MAX_BYTES:
-                break
-    except (httpx.HTTPError, httpx.StreamError):
-        pass  # the connection is closed below instead of reused
-    finally:
-        with lock:
-            drained = True
-        watchdog.cancel()
-        response.close()
-
-
-async def arelease_stream(response: httpx.Response) -> None:
-    """Async twin of `release_stream` (the time bound is a cancellation)."""
-    if response.is_closed or response.extensions.get("network_stream") is None:
-        await response.aclose()
-        return
-
-    async def drain() -> None:
-        received = 0
-        async for part in response.stream:  # type: ignore[union-attr]
-            received += len(part)
-            if received > DRAIN_MAX_BYTES:
-                return
-
-    try:
-        await asyncio.wait_for(drain(), DRAIN_MAX_SECONDS)
-    except (asyncio.TimeoutError, httpx.HTTPError, httpx.StreamError):
-        pass  # the connection is closed below instead of reused
-    finally:
-        await response.aclose()
