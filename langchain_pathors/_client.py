@@ -6,11 +6,11 @@ clients are used as they are, and every request still carries its own auth heade
 Redirects are never followed: a POST re-sent to another host would carry the key and the
 session id with it.
 
-This module sends and loops; the rest is elsewhere: `_connections` owns the shared pools
-and gives a finished stream's connection back, `_failures` classifies what went wrong,
-`_retry` alone decides whether to send again, `_responses` reads bodies raw within their
-caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds each
-attempt in time.
+This module sends and loops; the rest is elsewhere: `_connections` owns the shared pools,
+`_drain` gives a finished stream's connection back, `_failures` classifies what went
+wrong, `_retry` alone decides whether to send again, `_responses` reads bodies raw within
+their caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds
+each attempt in time.
 """
 
 from __future__ import annotations
