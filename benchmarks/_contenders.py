@@ -6,6 +6,7 @@ and return how many content chunks they saw; async contenders make one call.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable
@@ -167,3 +168,135 @@ def chat_pathors_ainvoke(base_url: str) -> tuple[AInvoke, Callable[[], Awaitable
 def chat_openai_ainvoke(api_root: str) -> tuple[AInvoke, Callable[[], Awaitable[None]]]:
     model = chat_openai(api_root)
     return (lambda: model.ainvoke(PROMPT)), _aleave_open
+
+
+# ------------------------------------------------------------------------ long histories
+def history(size: int) -> list[Any]:
+    """A conversation of `size` messages: a system prompt, then user/assistant turns.
+
+    The last message is the user's `Hi`, so every contender gets the short echo answer.
+    """
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    messages: list[Any] = [SystemMessage("You are a helpful assistant for a travel agency.")]
+    turn = 0
+    while len(messages) < size - 1:
+        messages.append(HumanMessage(f"Question {turn}: what about the trains to city {turn}?"))
+        messages.append(AIMessage(f"Answer {turn}: there are three trains a day to city {turn}."))
+        turn += 1
+    messages = messages[: size - 1]
+    messages.append(HumanMessage(PROMPT))
+    return messages
+
+
+def _wire(messages: list[Any]) -> list[dict[str, str]]:
+    """The history as OpenAI wire dicts, built once: the floor does not convert."""
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles[m.type], "content": str(m.content)} for m in messages]
+
+
+def raw_httpx_history(api_root: str, messages: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    client = httpx.Client(limits=LIMITS)
+    url = f"{api_root}/chat/completions"
+    body = {"messages": _wire(messages), "stream": False}
+
+    def call() -> object:
+        response = client.post(url, json=body, headers=HEADERS)
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+
+    return call, client.close
+
+
+def langchain_floor_history(messages: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    from langchain_core.language_models import GenericFakeChatModel
+
+    model = GenericFakeChatModel(messages=itertools.cycle([f"You said: {PROMPT}"]))
+    return (lambda: model.invoke(messages)), (lambda: None)
+
+
+def chat_pathors_history(base_url: str, messages: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_pathors(base_url)
+    return (lambda: model.invoke(messages)), model.close
+
+
+def chat_openai_history(api_root: str, messages: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_openai(api_root)
+    return (lambda: model.invoke(messages)), _leave_open
+
+
+# ------------------------------------------------------------------------ tools
+def make_tools(count: int) -> list[Any]:
+    """`count` distinct tools as `@tool` builds them (what agents bind)."""
+    from langchain_core.tools import StructuredTool
+    from pydantic import BaseModel, Field, create_model
+
+    tools = []
+    for i in range(count):
+        args: Any = create_model(
+            f"Lookup{i}Args",
+            __base__=BaseModel,
+            city=(str, Field(description="The city")),
+            days=(int, Field(default=1, description="How many days ahead")),
+            units=(str, Field(default="metric", description="metric or imperial")),
+        )
+        tools.append(
+            StructuredTool.from_function(
+                func=lambda city, days=1, units="metric": city,
+                name=f"lookup_{i}",
+                description=f"Look up forecast number {i} for a city.",
+                args_schema=args,
+            )
+        )
+    return tools
+
+
+def raw_httpx_tools(api_root: str, tools: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    """The floor sends the same tool schemas, converted once, outside the clock."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    client = httpx.Client(limits=LIMITS)
+    url = f"{api_root}/chat/completions"
+    body = {**_body(PROMPT), "tools": [convert_to_openai_tool(t) for t in tools]}
+
+    def call() -> object:
+        response = client.post(url, json=body, headers=HEADERS)
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+
+    return call, client.close
+
+
+def chat_pathors_tools(base_url: str, tools: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_pathors(base_url)
+    return (lambda: model.bind_tools(tools).invoke(PROMPT)), model.close
+
+
+def chat_openai_tools(api_root: str, tools: list[Any]) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_openai(api_root)
+    return (lambda: model.bind_tools(tools).invoke(PROMPT)), _leave_open
+
+
+# ------------------------------------------------------------------------ asyncio.run per call
+def raw_httpx_asyncio_run(api_root: str) -> tuple[Invoke, Callable[[], None]]:
+    """The floor: a loop and a client per request (with an SSL context made once)."""
+    context = httpx.create_ssl_context()
+    url = f"{api_root}/chat/completions"
+
+    async def one() -> object:
+        async with httpx.AsyncClient(verify=context, limits=LIMITS) as client:
+            response = await client.post(url, json=_body(PROMPT), headers=HEADERS)
+            response.raise_for_status()
+            return response.json()["choices"][0]["message"]["content"]
+
+    return (lambda: asyncio.run(one())), (lambda: None)
+
+
+def chat_pathors_asyncio_run(base_url: str) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_pathors(base_url)
+    return (lambda: asyncio.run(model.ainvoke(PROMPT))), model.close
+
+
+def chat_openai_asyncio_run(api_root: str) -> tuple[Invoke, Callable[[], None]]:
+    model = chat_openai(api_root)
+    return (lambda: asyncio.run(model.ainvoke(PROMPT))), _leave_open

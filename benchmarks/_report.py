@@ -98,8 +98,31 @@ def rss_summary(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- targets
+# Issue 13's limits: ratios to the floor (raw httpx + LangChain's own cost), seconds, bytes.
+LIMITS: dict[str, float] = {
+    "invoke": 1.10,
+    "history_100": 1.15,
+    "history_1000": 1.20,
+    "tools": 1.40,
+    "stream": 1.20,
+    "asyncio_run": 0.003,
+    "first_call_cpu": 0.003,
+    "rss_per_instance": 50 * 1024,
+    "rss_per_1000": 30 * MIB,
+    "fds": 2,
+}
+
+
 def _per_round(numer: list[float], denom: list[float]) -> list[float]:
     return [n / d for n, d in zip(numer, denom, strict=False) if d]
+
+
+def floor_ratio(cpu: dict[str, Any], name: str) -> tuple[float, float, list[float]]:
+    """The floor (raw httpx + LangChain floor), `name`'s ratio to it, per-round ratios."""
+    raw, floor = cpu["raw_httpx"], cpu["langchain_floor"]
+    base = raw["median"] + floor["median"]
+    sums = [a + b for a, b in zip(raw["samples"], floor["samples"], strict=True)]
+    return base, cpu[name]["median"] / base, _per_round(cpu[name]["samples"], sums)
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,26 +151,24 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    if "invoke" in results:
-        cpu = results["invoke"]["cpu_per_call"]
-        cp, raw, floor, oai = (
-            cpu[k] for k in ("chat_pathors", "raw_httpx", "langchain_floor", "chat_openai")
-        )
-        base = raw["median"] + floor["median"]
-        ratio = cp["median"] / base
-        per = _per_round(
-            cp["samples"], [a + b for a, b in zip(raw["samples"], floor["samples"], strict=True)]
-        )
+    def versus_floor(name: str, cpu: dict[str, Any], limit: float) -> None:
+        base, ratio, per = floor_ratio(cpu, "chat_pathors")
+        raw, floor = cpu["raw_httpx"]["median"], cpu["langchain_floor"]["median"]
         add(
-            "invoke CPU vs raw httpx + LangChain floor",
-            cp["median"],
-            f"{_us(base)} (raw httpx {_us(raw['median'])} + floor {_us(floor['median'])})",
+            name,
+            cpu["chat_pathors"]["median"],
+            f"{_us(base)} (raw httpx {_us(raw)} + floor {_us(floor)})",
             ratio,
             per,
-            "≤ 1.25x",
-            ratio <= 1.25,
+            f"≤ {limit:.2f}x",
+            ratio <= limit,
             "s",
         )
+
+    if "invoke" in results:
+        cpu = results["invoke"]["cpu_per_call"]
+        versus_floor("invoke CPU vs raw httpx + LangChain floor", cpu, LIMITS["invoke"])
+        cp, oai = cpu["chat_pathors"], cpu["chat_openai"]
         ratio = cp["median"] / oai["median"]
         add(
             "invoke CPU vs ChatOpenAI",
@@ -159,8 +180,26 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             ratio <= 0.5,
             "s",
         )
+    if "history" in results:
+        for size, cpu in results["history"]["cpu_per_call"].items():
+            versus_floor(
+                f"invoke with {int(size):,} messages, CPU vs raw httpx + LangChain floor",
+                cpu,
+                LIMITS[f"history_{size}"],
+            )
+    if "tools" in results:
+        versus_floor(
+            f"{results['tools']['tools']} tools re-bound on every call, CPU vs raw httpx + floor",
+            results["tools"]["cpu_per_call"],
+            LIMITS["tools"],
+        )
     if "stream" in results:
         cpu = results["stream"]["cpu_per_chunk"]
+        versus_floor(
+            f"stream CPU per chunk ({results['stream']['chunks']} chunks) vs raw httpx + floor",
+            cpu,
+            LIMITS["stream"],
+        )
         cp, oai = cpu["chat_pathors"], cpu["chat_openai"]
         ratio = cp["median"] / oai["median"]
         add(
@@ -172,6 +211,70 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "≤ 0.6x",
             ratio <= 0.6,
             "s",
+        )
+    if "reuse" in results:
+        run = results["reuse"]["runs"]["chat_pathors"]
+        add(
+            f"{run['streams']} sequential streams: connections used",
+            run["connections_used"],
+            f"ChatOpenAI {results['reuse']['runs']['chat_openai']['connections_used']}",
+            run["connections_used"],
+            [],
+            "= 1",
+            run["connections_used"] == 1,
+            "n",
+        )
+    if "asyncio_run" in results:
+        ar = results["asyncio_run"]
+        cp = ar["cpu_per_call"]["chat_pathors"]["median"]
+        failed = ar["failed_calls"]["chat_pathors"]
+        leaked = ar["resource_warnings"]["chat_pathors"]
+        add(
+            "`asyncio.run(llm.ainvoke(...))` per request: CPU per call, failures, leaks",
+            cp,
+            f"raw httpx (loop + client per call) {_us(ar['cpu_per_call']['raw_httpx']['median'])}; "
+            f"{failed} of {ar['calls']} failed, {leaked} ResourceWarnings",
+            cp,
+            [],
+            f"≤ {_ms(LIMITS['asyncio_run'])}, 0 failed, 0 leaked",
+            cp <= LIMITS["asyncio_run"] and failed == 0 and leaked == 0,
+            "t",
+        )
+    if "instances" in results:
+        inst = results["instances"]
+        run = inst["runs"]["chat_pathors"]
+        extra = run["first_call_cpu"] - run["warm_call_cpu"]
+        add(
+            "first call of a fresh instance: extra CPU over a warm call",
+            extra,
+            f"warm call {_us(run['warm_call_cpu'])}, first {_us(run['first_call_cpu'])}",
+            extra,
+            [],
+            f"≤ {_ms(LIMITS['first_call_cpu'])}",
+            extra <= LIMITS["first_call_cpu"],
+            "t",
+        )
+        per = run["rss_per_instance"]
+        add(
+            "first call of a fresh instance: RSS per instance",
+            per,
+            f"{inst['instances']:,} instances kept",
+            per,
+            [],
+            f"≤ {LIMITS['rss_per_instance'] / 1024:.0f} KiB",
+            per <= LIMITS["rss_per_instance"],
+            "k",
+        )
+        limit = LIMITS["rss_per_1000"] * inst["instances"] / 1000
+        add(
+            f"{inst['instances']:,} per-user instances, one call each: RSS and fds",
+            run["rss_growth"],
+            f"fds {run['fds_growth']:+d}",
+            run["rss_growth"],
+            [],
+            f"≤ {_mib(limit)}, fds ≤ +{LIMITS['fds']}",
+            run["rss_growth"] <= limit and run["fds_growth"] <= LIMITS["fds"],
+            "B",
         )
     if "concurrency" in results:
         conc = results["concurrency"]
@@ -249,6 +352,12 @@ def _target_rows(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         if row["unit"] == "B":
             value, ratio = _mib(row["chat_pathors"]), f"{row['ratio'] / MIB:+.2f} MiB"
+        elif row["unit"] == "k":
+            value = ratio = f"{row['chat_pathors'] / 1024:,.1f} KiB"
+        elif row["unit"] == "t":
+            value = ratio = _ms(row["chat_pathors"])
+        elif row["unit"] == "n":
+            value = ratio = str(row["chat_pathors"])
         elif row["limit"].startswith("≤ +"):
             value, ratio = _ms(row["chat_pathors"]), f"{row['ratio'] * 1e3:+.1f} ms"
         else:
@@ -281,9 +390,67 @@ def _figure_rows(results: dict[str, Any]) -> list[str]:
         inv = results["invoke"]
         line("invoke: client CPU per call", inv["cpu_per_call"], _us)
         line("invoke: wall per call (info)", inv["wall_per_call"], _us)
+    if "history" in results:
+        for size, cpu in results["history"]["cpu_per_call"].items():
+            line(f"invoke with {int(size):,} messages: client CPU per call", cpu, _us)
+    if "tools" in results:
+        line(
+            f"bind_tools({results['tools']['tools']} tools).invoke: client CPU per call "
+            "(raw httpx sends the same schemas; floor: plain invoke)",
+            results["tools"]["cpu_per_call"],
+            _us,
+        )
     if "stream" in results:
         st = results["stream"]
         line(f"stream of {st['chunks']:,} chunks: client CPU per chunk", st["cpu_per_chunk"], _us)
+    if "reuse" in results:
+        runs = results["reuse"]["runs"]
+        cells = [
+            f"{runs[k]['connections_used']} ({runs[k]['new_connections']} new)"
+            if k in runs
+            else "—"
+            for k in cols
+        ]
+        out.append(
+            f"| {results['reuse']['streams']} sequential streams: connections used "
+            "| " + " | ".join(cells) + " |"
+        )
+    if "asyncio_run" in results:
+        ar = results["asyncio_run"]
+        line(
+            "`asyncio.run(ainvoke)` per request: client CPU per call "
+            "(raw httpx: a loop and a client per call)",
+            ar["cpu_per_call"],
+            _us,
+        )
+        cells = [
+            f"{ar['failed_calls'][k]} failed, {ar['resource_warnings'][k]} ResourceWarnings"
+            if k in ar["failed_calls"]
+            else "—"
+            for k in cols
+        ]
+        out.append(
+            f"| `asyncio.run(ainvoke)`: of {ar['calls']} calls | " + " | ".join(cells) + " |"
+        )
+    if "instances" in results:
+        inst = results["instances"]
+        runs = inst["runs"]
+        for label, fmt in (
+            ("warm call CPU (info)", lambda r: _us(r["warm_call_cpu"])),
+            ("a fresh instance: build + first call CPU", lambda r: _us(r["first_call_cpu"])),
+            (
+                "a fresh instance: extra CPU over a warm call",
+                lambda r: _us(r["first_call_cpu"] - r["warm_call_cpu"]),
+            ),
+            ("a fresh instance: RSS", lambda r: f"{r['rss_per_instance'] / 1024:,.1f} KiB"),
+            (f"{inst['instances']:,} instances: RSS growth", lambda r: _mib(r["rss_growth"])),
+            (
+                f"{inst['instances']:,} instances: open fds growth",
+                lambda r: f"{r['fds_growth']:+d}",
+            ),
+        ):
+            cells = [fmt(runs[k]) if k in runs else "—" for k in cols]
+            out.append(f"| per-user instances: {label} | " + " | ".join(cells) + " |")
     if "concurrency" in results:
         conc = results["concurrency"]
         keys = ["raw_httpx_async", "none", "chat_pathors", "chat_openai"]
@@ -353,6 +520,77 @@ def _figure_rows(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def issue_rows(results: dict[str, Any]) -> list[str]:
+    """Issue 13's table: each situation as a ratio to the floor, ChatPathors and ChatOpenAI."""
+    out = [
+        "| situation | ChatPathors (per-round range) | ChatOpenAI | target |",
+        "|---|---|---|---|",
+    ]
+
+    def ratios(label: str, cpu: dict[str, Any], limit: float) -> None:
+        _, cp, per = floor_ratio(cpu, "chat_pathors")
+        _, oai, _ = floor_ratio(cpu, "chat_openai")
+        rng = f" ({min(per):.2f}-{max(per):.2f})" if per else ""
+        out.append(f"| {label} | {cp:.2f}x{rng} | {oai:.1f}x | ≤ {limit:.2f}x |")
+
+    if "invoke" in results:
+        ratios("invoke, 1 message", results["invoke"]["cpu_per_call"], LIMITS["invoke"])
+    for size, cpu in results.get("history", {}).get("cpu_per_call", {}).items():
+        ratios(f"invoke, {int(size):,} messages", cpu, LIMITS[f"history_{size}"])
+    if "tools" in results:
+        ratios(
+            f"{results['tools']['tools']} tools re-bound on every call",
+            results["tools"]["cpu_per_call"],
+            LIMITS["tools"],
+        )
+    if "stream" in results:
+        ratios(
+            f"stream, CPU per chunk ({results['stream']['chunks']} chunks)",
+            results["stream"]["cpu_per_chunk"],
+            LIMITS["stream"],
+        )
+    if "instances" in results:
+        runs = results["instances"]["runs"]
+        n = results["instances"]["instances"]
+
+        def first(r: dict[str, Any]) -> str:
+            extra = r["first_call_cpu"] - r["warm_call_cpu"]
+            return f"+{_ms(extra)}, {r['rss_per_instance'] / 1024:,.0f} KiB"
+
+        def many(r: dict[str, Any]) -> str:
+            return f"{_mib(r['rss_growth'])}, fds {r['fds_growth']:+d}"
+
+        out.append(
+            f"| first call of a fresh instance | {first(runs['chat_pathors'])} | "
+            f"{first(runs['chat_openai'])} | ≤ 3 ms, ≤ 50 KiB |"
+        )
+        out.append(
+            f"| {n:,} per-user instances, one call each | {many(runs['chat_pathors'])} | "
+            f"{many(runs['chat_openai'])} | ≤ +{30 * n / 1000:.0f} MiB, fds not growing |"
+        )
+    if "asyncio_run" in results:
+        ar = results["asyncio_run"]
+
+        def cell(k: str) -> str:
+            return (
+                f"{_ms(ar['cpu_per_call'][k]['median'])}, {ar['failed_calls'][k]} of "
+                f"{ar['calls']} failed, {ar['resource_warnings'][k]} ResourceWarnings"
+            )
+
+        out.append(
+            f"| `asyncio.run(llm.ainvoke(...))` per request | {cell('chat_pathors')} | "
+            f"{cell('chat_openai')} | ≤ 3 ms, no error, no leak |"
+        )
+    if "reuse" in results:
+        runs = results["reuse"]["runs"]
+        out.append(
+            f"| {results['reuse']['streams']} sequential streams | "
+            f"{runs['chat_pathors']['connections_used']} connection(s) | "
+            f"{runs['chat_openai']['connections_used']} connection(s) | 1 connection |"
+        )
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["machine"]
     kind = "quick (`--quick`)" if results["quick"] else "full"
@@ -364,6 +602,10 @@ def markdown(results: dict[str, Any]) -> str:
         "Packages: "
         + ", ".join(f"{k} {v}" for k, v in meta["packages"].items() if v is not None)
         + ".",
+        "",
+        "### Issue 13: ratios to the floor (raw httpx + LangChain's own cost)",
+        "",
+        *issue_rows(results),
         "",
         "### Targets",
         "",
@@ -377,13 +619,16 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- chart
+PANELS = ("ratios", "invoke", "stream", "asyncio_run", "instances", "concurrency", "import", "rss")
+
+
 def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [p for p in ("invoke", "stream", "concurrency", "import", "rss") if p in results]
+    panels = [p for p in PANELS if p in results or (p == "ratios" and "invoke" in results)]
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, grid = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.6 * nrows), squeeze=False)
@@ -436,7 +681,70 @@ def chart(results: dict[str, Any], path: Path) -> None:
             )
 
     for ax, panel in zip(axes, panels, strict=False):
-        if panel == "invoke":
+        if panel == "ratios":
+            situations: list[tuple[str, dict[str, Any]]] = [
+                ("1 msg", results["invoke"]["cpu_per_call"])
+            ]
+            for size, cpu in results.get("history", {}).get("cpu_per_call", {}).items():
+                situations.append((f"{int(size):,} msgs", cpu))
+            if "tools" in results:
+                situations.append(
+                    (f"{results['tools']['tools']} tools", results["tools"]["cpu_per_call"])
+                )
+            if "stream" in results:
+                situations.append(("stream/chunk", results["stream"]["cpu_per_chunk"]))
+            xs = list(range(len(situations)))
+            for offset, (name, label) in enumerate(
+                (("chat_pathors", "ChatPathors"), ("chat_openai", "ChatOpenAI"))
+            ):
+                values = [floor_ratio(cpu, name)[1] for _, cpu in situations]
+                ax.bar(
+                    [x + (offset - 0.5) * 0.4 for x in xs],
+                    values,
+                    width=0.4,
+                    label=label,
+                    color=colors[label],
+                )
+                for x, v in zip(xs, values, strict=True):
+                    ax.annotate(
+                        f"{v:.2f}" if v < 10 else f"{v:.0f}",
+                        (x + (offset - 0.5) * 0.4, v),
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                    )
+            ax.set_yscale("log")
+            ax.axhline(1.0, color="#555555", linewidth=1)
+            ax.set_xticks(xs, [label for label, _ in situations], fontsize=8)
+            ax.set_title("CPU / floor (raw httpx + LangChain), log scale", fontsize=10)
+            ax.legend(fontsize=8)
+        elif panel == "asyncio_run":
+            cpu = results["asyncio_run"]["cpu_per_call"]
+            bars(
+                ax,
+                "asyncio.run(ainvoke) per request: CPU",
+                [
+                    ("raw httpx", cpu["raw_httpx"]),
+                    ("ChatPathors", cpu["chat_pathors"]),
+                    ("ChatOpenAI", cpu["chat_openai"]),
+                ],
+                1e3,
+                "ms",
+            )
+        elif panel == "instances":
+            runs = results["instances"]["runs"]
+            bars(
+                ax,
+                "fresh instance: extra CPU of its first call",
+                [
+                    (NAMES[k], runs[k]["first_call_cpu"] - runs[k]["warm_call_cpu"])
+                    for k in ("chat_pathors", "chat_openai")
+                    if k in runs
+                ],
+                1e6,
+                "µs",
+            )
+        elif panel == "invoke":
             cpu = results["invoke"]["cpu_per_call"]
             floor = cpu["raw_httpx"]["median"] + cpu["langchain_floor"]["median"]
             bars(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+import httpx
 import psutil
 
 from benchmarks import _contenders as c
@@ -28,7 +30,18 @@ from benchmarks import _report
 from benchmarks._emulator import ROOT, EmulatorProcess
 
 T = TypeVar("T")
-PHASES = ("invoke", "stream", "concurrency", "import", "rss")
+PHASES = (
+    "invoke",
+    "history",
+    "tools",
+    "stream",
+    "reuse",
+    "asyncio_run",
+    "instances",
+    "concurrency",
+    "import",
+    "rss",
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,19 @@ class Plan:
 
     invoke_rounds: int
     invoke_calls: int  # per contender per round
+    history_sizes: tuple[int, ...]
+    history_rounds: int
+    history_calls: tuple[int, ...]  # per size: calls per contender per round
+    tool_count: int
+    tools_rounds: int
+    tools_calls: int
     stream_rounds: int
     stream_chunks: int
+    stream_calls: int  # streams per contender per round
+    reuse_streams: int
+    asyncio_rounds: int
+    asyncio_calls: int
+    instances: int
     concurrency_rounds: int
     concurrency: int
     latency: float
@@ -48,10 +72,21 @@ class Plan:
 
 
 FULL = Plan(
-    invoke_rounds=9,
+    invoke_rounds=11,
     invoke_calls=200,
-    stream_rounds=7,
-    stream_chunks=2000,
+    history_sizes=(100, 1000),
+    history_rounds=9,
+    history_calls=(60, 10),
+    tool_count=50,
+    tools_rounds=9,
+    tools_calls=60,
+    stream_rounds=9,
+    stream_chunks=200,
+    stream_calls=10,
+    reuse_streams=20,
+    asyncio_rounds=7,
+    asyncio_calls=30,
+    instances=1000,
     concurrency_rounds=3,
     concurrency=500,
     latency=0.05,
@@ -62,8 +97,19 @@ FULL = Plan(
 QUICK = Plan(
     invoke_rounds=3,
     invoke_calls=25,
-    stream_rounds=1,
-    stream_chunks=2000,
+    history_sizes=(100, 1000),
+    history_rounds=3,
+    history_calls=(4, 1),
+    tool_count=50,
+    tools_rounds=3,
+    tools_calls=4,
+    stream_rounds=3,
+    stream_chunks=200,
+    stream_calls=1,
+    reuse_streams=20,
+    asyncio_rounds=2,
+    asyncio_calls=3,
+    instances=50,
     concurrency_rounds=1,
     concurrency=100,
     latency=0.05,
@@ -135,6 +181,64 @@ def bench_invoke(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
     return {"cpu_per_call": summarise(cpu), "wall_per_call": summarise(wall)}
 
 
+def _cpu_per_call(
+    built: dict[str, tuple[c.Invoke, Callable[[], None]]], rounds: int, calls: int
+) -> dict[str, Any]:
+    """Client CPU per call of each contender: warm-up, then `rounds` round-robin samples."""
+    try:
+        for call, _ in built.values():
+            for _ in range(3):
+                call()
+
+        def measure(call: c.Invoke) -> Callable[[], float]:
+            def run() -> float:
+                t0 = time.process_time()
+                for _ in range(calls):
+                    call()
+                return (time.process_time() - t0) / calls
+
+            return run
+
+        cpu = round_robin({n: measure(call) for n, (call, _) in built.items()}, rounds)
+    finally:
+        for _, close in built.values():
+            close()
+    return summarise(cpu)
+
+
+# ----------------------------------------------------------------------------- history
+def bench_history(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
+    """Invoke with a long history: the floor sends the same history, converted once."""
+    sizes = {}
+    for size, calls in zip(plan.history_sizes, plan.history_calls, strict=True):
+        messages = c.history(size)
+        built = {
+            "raw_httpx": c.raw_httpx_history(emu.api_root, messages),
+            "langchain_floor": c.langchain_floor_history(messages),
+            "chat_pathors": c.chat_pathors_history(emu.base_url, messages),
+            "chat_openai": c.chat_openai_history(emu.api_root, messages),
+        }
+        sizes[str(size)] = _cpu_per_call(built, plan.history_rounds, calls)
+        emu.reset()
+    return {"cpu_per_call": sizes}
+
+
+# ----------------------------------------------------------------------------- tools
+def bench_tools(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
+    """`bind_tools(tools).invoke(...)` on every call, as an agent loop does."""
+    tools = c.make_tools(plan.tool_count)
+    built = {
+        "raw_httpx": c.raw_httpx_tools(emu.api_root, tools),
+        "langchain_floor": c.langchain_floor_invoke(),
+        "chat_pathors": c.chat_pathors_tools(emu.base_url, tools),
+        "chat_openai": c.chat_openai_tools(emu.api_root, tools),
+    }
+    return {
+        "tools": plan.tool_count,
+        "cpu_per_call": _cpu_per_call(built, plan.tools_rounds, plan.tools_calls),
+    }
+
+
 # ----------------------------------------------------------------------------- stream
 def bench_stream(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
     n = plan.stream_chunks
@@ -154,7 +258,7 @@ def bench_stream(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
         def measure(call: c.Stream) -> Callable[[], float]:
             def run() -> float:
                 t0 = time.process_time()
-                seen = call()
+                seen = sum(call() for _ in range(plan.stream_calls))
                 return (time.process_time() - t0) / seen
 
             return run
@@ -166,6 +270,147 @@ def bench_stream(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
         for _, close in built.values():
             close()
     return {"chunks": n, "cpu_per_chunk": summarise(cpu)}
+
+
+# ----------------------------------------------------------------------------- reuse
+def _local_ports(port: int) -> set[int]:
+    return {
+        conn.laddr.port
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+    }
+
+
+def bench_reuse(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
+    """Sequential streams: how many connections they use (sampled at each first chunk)."""
+    from langchain_openai import ChatOpenAI  # noqa: F401 - imported before the count
+
+    port = int(emu.base_url.rsplit(":", 1)[1])
+    prompt = "stream 20"
+    results = {}
+
+    def raw() -> tuple[Any, Callable[[], None]]:
+        client = httpx.Client(limits=c.LIMITS)
+        url = f"{emu.api_root}/chat/completions"
+        body = {"messages": [{"role": "user", "content": prompt}], "stream": True}
+
+        def streams() -> Any:
+            with client.stream("POST", url, json=body, headers=c.HEADERS) as response:
+                for line in response.iter_lines():
+                    yield line
+                    if line == "data: [DONE]":
+                        break
+
+        return streams, client.close
+
+    def lc(model: Any, close: Callable[[], None]) -> tuple[Any, Callable[[], None]]:
+        return (lambda: model.stream(prompt)), close
+
+    pathors = c.chat_pathors(emu.base_url)
+    openai = c.chat_openai(emu.api_root)
+    makers: dict[str, Callable[[], tuple[Any, Callable[[], None]]]] = {
+        "raw_httpx": raw,
+        "chat_pathors": lambda: lc(pathors, pathors.close),
+        "chat_openai": lambda: lc(openai, lambda: None),
+    }
+    for name, maker in makers.items():
+        stream, close = maker()
+        before = _local_ports(port)
+        used: set[int] = set()
+        try:
+            for _ in range(plan.reuse_streams):
+                for index, _item in enumerate(stream()):
+                    if index == 0:
+                        used |= _local_ports(port)
+        finally:
+            close()
+        results[name] = {
+            "streams": plan.reuse_streams,
+            "connections_used": len(used),
+            "new_connections": len(used - before),
+        }
+    return {"streams": plan.reuse_streams, "runs": results}
+
+
+# ----------------------------------------------------------------------------- asyncio.run
+def bench_asyncio_run(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
+    """`asyncio.run(model.ainvoke(...))` per request: CPU, failures, leaked sockets."""
+    import warnings
+
+    built = {
+        "raw_httpx": c.raw_httpx_asyncio_run(emu.api_root),
+        "chat_pathors": c.chat_pathors_asyncio_run(emu.base_url),
+        "chat_openai": c.chat_openai_asyncio_run(emu.api_root),
+    }
+    failures = {name: 0 for name in built}
+    errors: dict[str, str] = {}
+    resource_warnings = {name: 0 for name in built}
+
+    def measure(name: str, call: c.Invoke) -> Callable[[], float]:
+        def run() -> float:
+            spent = 0.0
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ResourceWarning)
+                for _ in range(plan.asyncio_calls):
+                    t0 = time.process_time()
+                    try:
+                        call()
+                    except Exception as exc:  # counted, not fatal
+                        failures[name] += 1
+                        errors.setdefault(name, repr(exc)[:200])
+                    spent += time.process_time() - t0
+                gc.collect()  # what was left to the garbage collector warns now
+            resource_warnings[name] += sum(
+                1 for w in caught if issubclass(w.category, ResourceWarning)
+            )
+            return spent / plan.asyncio_calls
+
+        return run
+
+    try:
+        for call, _ in built.values():
+            with contextlib.suppress(Exception):
+                call()
+        cpu = round_robin(
+            {n: measure(n, call) for n, (call, _) in built.items()}, plan.asyncio_rounds
+        )
+    finally:
+        for _, close in built.values():
+            close()
+    calls = plan.asyncio_rounds * plan.asyncio_calls
+    return {
+        "calls": calls,
+        "cpu_per_call": summarise(cpu),
+        "failed_calls": failures,
+        "first_error": errors,
+        "resource_warnings": resource_warnings,
+    }
+
+
+# ----------------------------------------------------------------------------- instances
+def bench_instances(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
+    """Per-user models, each in a fresh worker process (see `_instances`)."""
+    runs = {}
+    for name in ("chat_pathors", "chat_openai"):
+        emu.reset()
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks._instances",
+                name,
+                emu.base_url,
+                emu.api_root,
+                str(plan.instances),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        )
+        runs[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"instances": plan.instances, "runs": runs}
 
 
 # ----------------------------------------------------------------------------- concurrency
@@ -404,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error(f"unknown phases: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
     results: dict[str, Any] = {"plan": asdict(plan), "quick": args.quick}
-    server_phases = [p for p in ("invoke", "stream", "concurrency", "rss") if p in phases]
+    server_phases = [p for p in PHASES if p != "import" and p in phases]
     if server_phases:
         with EmulatorProcess.pair(plan.latency) as (fast, slow):
             _log(
@@ -413,7 +658,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             steps: dict[str, Callable[[], dict[str, Any]]] = {
                 "invoke": lambda: bench_invoke(fast, plan),
+                "history": lambda: bench_history(fast, plan),
+                "tools": lambda: bench_tools(fast, plan),
                 "stream": lambda: bench_stream(fast, plan),
+                "reuse": lambda: bench_reuse(fast, plan),
+                "asyncio_run": lambda: bench_asyncio_run(fast, plan),
+                "instances": lambda: bench_instances(fast, plan),
                 "concurrency": lambda: bench_concurrency(slow, fast, plan),
                 "rss": lambda: bench_rss(fast, plan),
             }

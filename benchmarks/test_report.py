@@ -35,8 +35,68 @@ def _results() -> dict[str, Any]:
                 raw_httpx=[2e-3], langchain_floor=[3e-4], chat_pathors=[3e-3], chat_openai=[6e-3]
             ),
         },
+        "history": {
+            "cpu_per_call": {
+                "100": s(
+                    raw_httpx=[1.2e-3],
+                    langchain_floor=[5e-4],
+                    chat_pathors=[1.9e-3],
+                    chat_openai=[2.6e-2],
+                ),
+                "1000": s(
+                    raw_httpx=[2.4e-3],
+                    langchain_floor=[9e-4],
+                    chat_pathors=[4.2e-3],
+                    chat_openai=[0.2],
+                ),
+            }
+        },
+        "tools": {
+            "tools": 50,
+            "cpu_per_call": s(
+                raw_httpx=[1.4e-3],
+                langchain_floor=[2.4e-4],
+                chat_pathors=[1.7e-3],
+                chat_openai=[8.5e-3],
+            ),
+        },
+        "reuse": {
+            "streams": 20,
+            "runs": {
+                "raw_httpx": {"streams": 20, "connections_used": 20, "new_connections": 20},
+                "chat_pathors": {"streams": 20, "connections_used": 1, "new_connections": 1},
+                "chat_openai": {"streams": 20, "connections_used": 20, "new_connections": 20},
+            },
+        },
+        "asyncio_run": {
+            "calls": 15,
+            "cpu_per_call": s(raw_httpx=[3.3e-3], chat_pathors=[2.9e-3], chat_openai=[5.1e-3]),
+            "failed_calls": {"raw_httpx": 0, "chat_pathors": 0, "chat_openai": 8},
+            "first_error": {"chat_openai": "RuntimeError('Event loop is closed')"},
+            "resource_warnings": {"raw_httpx": 0, "chat_pathors": 0, "chat_openai": 14},
+        },
+        "instances": {
+            "instances": 200,
+            "runs": {
+                name: {
+                    "contender": name,
+                    "instances": 200,
+                    "warm_call_cpu": warm,
+                    "first_call_cpu": warm + extra,
+                    "first_call_cpu_quartiles": [warm, warm + extra, warm + 2 * extra],
+                    "rss_growth": 200 * 9000,
+                    "rss_per_instance": 9000.0,
+                    "fds_growth": 0,
+                    "failures": 0,
+                }
+                for name, warm, extra in (
+                    ("chat_pathors", 1.5e-3, 3e-4),
+                    ("chat_openai", 2.8e-3, 9e-4),
+                )
+            },
+        },
         "stream": {
-            "chunks": 2000,
+            "chunks": 200,
             "cpu_per_chunk": s(
                 raw_httpx=[5e-5], langchain_floor=[7e-5], chat_pathors=[1.3e-4], chat_openai=[4e-4]
             ),
@@ -78,10 +138,16 @@ def test_targets_markdown_and_chart(tmp_path: Path) -> None:
     verdicts = {row["target"]: row["met"] for row in results["targets"]}
     assert verdicts["invoke CPU vs raw httpx + LangChain floor"] is False  # 1.95 / 1.35
     assert verdicts["invoke CPU vs ChatOpenAI"] is True
-    assert len(verdicts) == 7
+    assert verdicts["invoke with 100 messages, CPU vs raw httpx + LangChain floor"] is True
+    assert verdicts["invoke with 1,000 messages, CPU vs raw httpx + LangChain floor"] is False
+    assert verdicts["20 sequential streams: connections used"] is True
+    assert verdicts["first call of a fresh instance: RSS per instance"] is True
+    assert len(verdicts) == 16
     text = _report.markdown(results)
     assert "| invoke CPU vs ChatOpenAI |" in text
     assert "calls that failed" in text
+    assert "| invoke, 1,000 messages | 1.27x (1.27-1.27) | 60.6x | ≤ 1.20x |" in text
+    assert "8 of 15 failed, 14 ResourceWarnings" in text
     chart = tmp_path / "chart.png"
     _report.chart(results, chart)
     assert chart.read_bytes().startswith(b"\x89PNG")

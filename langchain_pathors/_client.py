@@ -1,13 +1,14 @@
 """The HTTP client for the Pathors integration API (sync and async). Knows nothing of LangChain.
 
-One pooled `httpx.Client` per model instance, created on first use; one `httpx.AsyncClient`
-per event loop (an async client cannot outlive its loop, and users call `asyncio.run`
-more than once). Injected clients are used as they are, and every request still carries
-its own auth header. Redirects are never followed: a POST re-sent to another host would
-carry the key and the session id with it.
+Instances that are not given a client send through the process-wide pools of
+`_connections` (one per server and settings, and per event loop for async). Injected
+clients are used as they are, and every request still carries its own auth header.
+Redirects are never followed: a POST re-sent to another host would carry the key and the
+session id with it.
 
-This module sends and loops; the rest is elsewhere: `_failures` classifies what went
-wrong, `_retry` alone decides whether to send again, `_responses` reads bodies within
+This module sends and loops; the rest is elsewhere: `_connections` owns the shared pools,
+`_drain` gives a finished stream's connection back, `_failures` classifies what went
+wrong, `_retry` alone decides whether to send again, `_responses` reads bodies raw within
 their caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds
 each attempt in time.
 """
@@ -16,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
-import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -28,7 +27,14 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from langchain_pathors import _deadline
+from langchain_pathors import _deadline, _json
+from langchain_pathors._connections import (
+    DEFAULT_LIMITS,
+    AsyncSender,
+    SharedConnections,
+    SyncSender,
+)
+from langchain_pathors._drain import arelease_stream, release_stream
 from langchain_pathors._failures import (
     SESSION_HEADER,
     FailureClassifier,
@@ -66,6 +72,7 @@ from langchain_pathors.errors import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
@@ -83,11 +90,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # One attempt of a non-streamed call, from sending to its last byte (and a stream's wait
 # for its headers): httpx's timeouts are per read, so a server trickling bytes never trips them.
 DEFAULT_TOTAL_TIMEOUT = 180.0
-# Large enough that hundreds of concurrent calls do not queue behind the pool. Few idle
-# connections are kept: httpcore's async pool checks every idle connection whenever a
-# request starts or ends, which made 500 concurrent calls cost 11 s of client CPU with 100
-# kept (2.3 s with 10; benchmarks/). Sequential calls reuse one connection.
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=10)
 
 # Retry sleeps go through these names so tests can observe them without patching asyncio.
 _sleep = time.sleep
@@ -165,85 +167,35 @@ class PathorsClient:
         self.session_url = httpx.URL(f"{root}/session")
         self._injected_client = http_client
         self._injected_async_client = http_async_client
-        self._client: httpx.Client | None = None
-        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
-        # Per loop: an async generator that closes the loop's client when the loop shuts
-        # its async generators down (asyncio.run does, before closing the loop). Kept here
-        # because the loop only holds it weakly; `_unarmed` ones have not started yet.
-        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self._unarmed: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self._lock = threading.Lock()
+        self.connections = SharedConnections(self.chat_url, config.timeout)
         self._secrets = _secrets_of(config)
         self._failures = FailureClassifier(self._redact, config.total_timeout)
 
     # ----------------------------------------------------------------- clients
-    def _sync_client(self) -> httpx.Client:
+    def _sync_client(self) -> SyncSender:
         if self._injected_client is not None:
             return self._injected_client
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(
-                    timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
-                )
-                _deadline.install(self._client)
-            return self._client
+        return self.connections.sync()
 
-    def _async_client(self) -> httpx.AsyncClient:
+    def _async_client(self) -> AsyncSender:
         if self._injected_async_client is not None:
             return self._injected_async_client
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                self._forget_closed_loops()
-                client = httpx.AsyncClient(
-                    timeout=self.config.timeout, limits=DEFAULT_LIMITS, follow_redirects=False
-                )
-                _deadline.install(client)
-                self._async_clients[loop] = client
-                closer = _close_at_loop_shutdown(client)
-                self._closers[loop] = self._unarmed[loop] = closer
-            return client
+        return self.connections.async_()
 
     async def _arm_closer(self) -> None:
-        """Start the running loop's closer, so the loop's shutdown closes its client.
-
-        Without it, a loop that ends without `aclose()` (two `asyncio.run` calls, say)
-        leaves its pooled connections open until the garbage collector finds them.
-        """
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            closer = self._unarmed.pop(loop, None)
-        if closer is not None:
-            # Runs to its `yield` at once; the first step registers it with the loop.
-            await closer.__anext__()
-
-    def _forget_closed_loops(self) -> None:
-        # Clients of loops that have closed cannot be used (or awaited) any more.
-        for old in [lp for lp in self._async_clients if lp.is_closed()]:
-            del self._async_clients[old]
-            self._closers.pop(old, None)
-            self._unarmed.pop(old, None)
+        if self._injected_async_client is None:
+            await self.connections.arm_closer()
 
     def close(self) -> None:
-        """Close the client this object created (injected clients are the caller's)."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        """Stop using the shared pool (closed when no other live model uses it).
+
+        Injected clients are the caller's and stay open.
+        """
+        self.connections.close()
 
     async def aclose(self) -> None:
-        """Close the async client of the running loop, and forget those of closed loops."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.pop(loop, None)
-            closer = self._closers.pop(loop, None)
-            self._unarmed.pop(loop, None)
-            self._forget_closed_loops()
-        if client is not None:
-            await client.aclose()
-        if closer is not None:
-            await closer.aclose()
+        """Close the running loop's pool for this server (injected clients stay open)."""
+        await self.connections.aclose()
 
     # ----------------------------------------------------------------- requests
     def _headers(self, session_id: str | None, *, stream: bool) -> dict[str, str]:
@@ -265,7 +217,7 @@ class PathorsClient:
 
     def _request(
         self,
-        client: httpx.Client | httpx.AsyncClient,
+        client: SyncSender | AsyncSender,
         url: httpx.URL,
         content: bytes,
         session_id: str | None,
@@ -365,7 +317,7 @@ class PathorsClient:
     # ------------------------------------------------------------- one attempt
     def _open(
         self,
-        client: httpx.Client,
+        client: SyncSender,
         url: httpx.URL,
         content: bytes,
         session_id: str | None,
@@ -375,7 +327,7 @@ class PathorsClient:
         """Send once; return a 2xx response with its body unread, or raise `Failed`."""
         request = self._request(client, url, content, session_id, stream=stream)
         try:
-            response = client.send(request, stream=True, follow_redirects=False)
+            response: httpx.Response = client.send(request, stream=True, follow_redirects=False)
         except httpx.TransportError as exc:
             failure = self._failures.transport(exc, url)
         else:
@@ -393,7 +345,7 @@ class PathorsClient:
 
     async def _aopen(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncSender,
         url: httpx.URL,
         content: bytes,
         session_id: str | None,
@@ -403,7 +355,9 @@ class PathorsClient:
         """Async twin of `_open`."""
         request = self._request(client, url, content, session_id, stream=stream)
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
+            response: httpx.Response = await client.send(
+                request, stream=True, follow_redirects=False
+            )
         except httpx.TransportError as exc:
             failure = self._failures.transport(exc, url)
         else:
@@ -539,6 +493,7 @@ class PathorsClient:
                                 delivered = True
                                 yield StreamChunk(chunk, header_session)
                             if reader.done:
+                                release_stream(response)  # keeps the connection
                                 return
                         for chunk in reader.finish():
                             delivered = True
@@ -579,6 +534,7 @@ class PathorsClient:
                                 delivered = True
                                 yield StreamChunk(chunk, header_session)
                             if reader.done:
+                                await arelease_stream(response)  # keeps the connection
                                 return
                         for chunk in reader.finish():
                             delivered = True
@@ -632,18 +588,6 @@ class PathorsClient:
         return text
 
 
-async def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """Close `client` when its event loop shuts its async generators down.
-
-    Suspended at `yield` until then (`asyncio.run` does it before closing the loop), it
-    closes the client inside the loop, while its connections can still close cleanly.
-    """
-    try:
-        yield
-    finally:
-        await client.aclose()
-
-
 # Header values shorter than this are not taken for secrets ("1", "yes", "gzip"...).
 _MIN_HEADER_SECRET = 8
 
@@ -673,7 +617,7 @@ def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[
 
 def _encode(body: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return _json.dumps(body)
     except (TypeError, ValueError) as exc:
         msg = f"the request cannot be encoded as JSON: {exc}"
         raise PathorsError(msg) from None

@@ -44,6 +44,9 @@ PROVIDER = "pathors"
 
 
 # --------------------------------------------------------------------------- outgoing
+# Long histories are converted on every call, so this path avoids per-message overhead:
+# one dict lookup on the exact class picks the converter (subclasses fall back to the
+# isinstance chain), and plain string content is used as it is.
 def _text(message: BaseMessage) -> str:
     """The message's text: a string as it is, list content flattened to its text blocks."""
     content = message.content
@@ -76,32 +79,66 @@ def _tool_call_to_wire(call: ToolCall | InvalidToolCall, *, invalid: bool) -> di
     }
 
 
-def message_to_wire(message: BaseMessage) -> dict[str, Any]:
-    """Convert one LangChain message to a Pathors wire dict."""
-    wire: dict[str, Any]
-    if isinstance(message, SystemMessage):
-        wire = {"role": "system", "content": _text(message)}
-    elif isinstance(message, HumanMessage):
-        wire = {"role": "user", "content": _text(message)}
-    elif isinstance(message, AIMessage):
-        wire = {"role": "assistant", "content": _text(message)}
+def _system(message: Any) -> dict[str, Any]:
+    content = message.content
+    return {"role": "system", "content": content if content.__class__ is str else _text(message)}
+
+
+def _human(message: Any) -> dict[str, Any]:
+    content = message.content
+    return {"role": "user", "content": content if content.__class__ is str else _text(message)}
+
+
+def _ai(message: Any) -> dict[str, Any]:
+    content = message.content
+    wire: dict[str, Any] = {
+        "role": "assistant",
+        "content": content if content.__class__ is str else _text(message),
+    }
+    if message.tool_calls or message.invalid_tool_calls:
         calls = [_tool_call_to_wire(c, invalid=False) for c in message.tool_calls]
         calls += [_tool_call_to_wire(c, invalid=True) for c in message.invalid_tool_calls]
-        if calls:
-            wire["tool_calls"] = calls
-    elif isinstance(message, ToolMessage):
-        content = _text(message)
-        if message.status == "error" and not content.lower().startswith("error"):
-            content = f"Error: {content}"
-        wire = {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
-    elif isinstance(message, ChatMessage):
-        wire = {"role": message.role, "content": _text(message)}
-    else:
-        msg = (
-            f"Pathors cannot take a {type(message).__name__}; use System, Human, AI, "
-            "Tool or Chat messages"
-        )
-        raise TypeError(msg)
+        wire["tool_calls"] = calls
+    return wire
+
+
+def _tool(message: Any) -> dict[str, Any]:
+    content = _text(message)
+    if message.status == "error" and not content.lower().startswith("error"):
+        content = f"Error: {content}"
+    return {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
+
+
+def _chat(message: Any) -> dict[str, Any]:
+    return {"role": message.role, "content": _text(message)}
+
+
+# Most specific first: AIMessageChunk is an AIMessage, and so on.
+_CONVERTERS: tuple[tuple[type[BaseMessage], Callable[[Any], dict[str, Any]]], ...] = (
+    (SystemMessage, _system),
+    (HumanMessage, _human),
+    (AIMessage, _ai),
+    (ToolMessage, _tool),
+    (ChatMessage, _chat),
+)
+_BY_CLASS: dict[type, Callable[[Any], dict[str, Any]]] = dict(_CONVERTERS)
+
+
+def _converter_for(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """The converter for a class (a subclass takes its base's), remembered per class."""
+    for base, convert in _CONVERTERS:
+        if issubclass(cls, base):
+            _BY_CLASS[cls] = convert
+            return convert
+    msg = f"Pathors cannot take a {cls.__name__}; use System, Human, AI, Tool or Chat messages"
+    raise TypeError(msg)
+
+
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """Convert one LangChain message to a Pathors wire dict."""
+    cls = message.__class__
+    convert = _BY_CLASS.get(cls) or _converter_for(cls)
+    wire = convert(message)
     if message.name:
         wire["name"] = message.name
     return wire
@@ -109,7 +146,16 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
 
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """Convert a conversation to the `messages` array of a request body."""
-    return [message_to_wire(m) for m in messages]
+    by_class = _BY_CLASS
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for message in messages:
+        cls = message.__class__
+        wire = (by_class.get(cls) or _converter_for(cls))(message)
+        if message.name:
+            wire["name"] = message.name
+        append(wire)
+    return out
 
 
 # --------------------------------------------------------------------------- incoming
@@ -164,8 +210,9 @@ def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
     A body that fails here would otherwise end in pydantic's ValidationError or an
     AttributeError instead of a PathorsError.
     """
-    for key in _STRING_FIELDS:
-        if _not_text(body, key):
+    for key in _STRING_FIELDS:  # inlined `_not_text`: this runs for every streamed chunk
+        value = body.get(key)
+        if value is not None and value.__class__ is not str and not isinstance(value, str):
             return f"{key!r} is not a string"
     choices = body.get("choices")
     if not stream:
@@ -180,20 +227,19 @@ def wire_problem(body: dict[str, Any], *, stream: bool) -> str | None:
     if not isinstance(choices, list):
         return "'choices' is not a list"
     for number, choice in enumerate(choices):
-        where = f"choices[{number}]"
         if not isinstance(choice, dict):
-            return f"{where!r} is not an object"
+            return f"'choices[{number}]' is not an object"
         if _not_text(choice, "finish_reason"):
-            return f"'{where}.finish_reason' is not a string"
+            return f"'choices[{number}].finish_reason' is not a string"
         delta = choice.get("delta")
         if delta is None:
             continue
         if not isinstance(delta, dict):
-            return f"'{where}.delta' is not an object"
+            return f"'choices[{number}].delta' is not an object"
         if _not_text(delta, "content"):
-            return f"'{where}.delta.content' is not a string"
+            return f"'choices[{number}].delta.content' is not a string"
         if delta.get("tool_calls") is not None and not isinstance(delta["tool_calls"], list):
-            return f"'{where}.delta.tool_calls' is not a list"
+            return f"'choices[{number}].delta.tool_calls' is not a list"
     return None
 
 
@@ -377,19 +423,23 @@ class ChunkConverter:
         usage = chunk.get("usage")
         if usage is not None:
             metadata["token_usage"] = usage
-        tool_chunks = [
-            self._tool_call_chunk(d) for d in delta.get("tool_calls") or [] if isinstance(d, dict)
-        ]
         content = delta.get("content") or ""
         if not isinstance(content, str):
             content = str(content)
+        # Fields at their defaults are left out: pydantic then skips their validation
+        # (this runs once per streamed chunk). The message is the same either way.
+        fields: dict[str, Any] = {}
+        raw_calls = delta.get("tool_calls")
+        if raw_calls:
+            fields["tool_call_chunks"] = [
+                self._tool_call_chunk(d) for d in raw_calls if isinstance(d, dict)
+            ]
+        if usage is not None:
+            fields["usage_metadata"] = usage_from_wire(usage)
+        if finish_reason:
+            fields["chunk_position"] = "last"
         return AIMessageChunk(
-            content=content,
-            tool_call_chunks=tool_chunks,
-            usage_metadata=usage_from_wire(usage),
-            response_metadata=metadata,
-            id=chunk.get("id"),
-            chunk_position="last" if finish_reason else None,
+            content=content, response_metadata=metadata, id=chunk.get("id"), **fields
         )
 
 

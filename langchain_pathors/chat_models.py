@@ -463,9 +463,9 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the HTTP client this model created (injected clients are left open).
+        """Stop using the shared connection pool; it closes when no live model uses it.
 
-        The model stays usable: a later call opens a new client.
+        Injected clients are left open. The model stays usable: a later call reopens.
 
         Example:
             ```python
@@ -476,7 +476,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
         self._client.close()
 
     async def aclose(self) -> None:
-        """Close the async HTTP client of the running event loop.
+        """Close the running event loop's connection pool for this model's server.
 
         Example:
             ```python

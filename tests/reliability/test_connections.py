@@ -79,7 +79,7 @@ def test_every_failure_releases_its_connection_sync(
     llm = model(own_emu)
     port = port_of(own_emu.base_url)
     llm.invoke("warm up")
-    client = llm._client._client
+    client = llm._client.connections.current_sync_client()
     assert client is not None
     for name, fault, session_id, stream in FAILURES:
         own_emu.inject(Fault(**fault.to_dict()))
@@ -102,7 +102,7 @@ async def test_every_failure_releases_its_connection_async(
     llm = model(own_emu)
     port = port_of(own_emu.base_url)
     await llm.ainvoke("warm up")
-    client = llm._client._async_client()
+    client = llm._client.connections.loop_client()
     for name, fault, session_id, stream in FAILURES:
         own_emu.inject(Fault(**fault.to_dict()))
         with pytest.raises(PathorsError):
@@ -123,7 +123,7 @@ def test_retries_reuse_or_release_connections(
     own_emu.inject(Fault(status=503, times=20))
     llm = model(own_emu, max_retries=25)
     assert llm.invoke("Hi").content == "You said: Hi"
-    client = llm._client._client
+    client = llm._client.connections.current_sync_client()
     assert client is not None
     assert len(sleeps) == 20
     assert_released(client, port_of(own_emu.base_url))
@@ -137,7 +137,7 @@ def test_early_break_from_a_stream_releases_the_connection(own_emu: PathorsEmula
     for _ in range(5):
         for _chunk in llm.stream("one two three four five six"):
             break
-        client = llm._client._client
+        client = llm._client.connections.current_sync_client()
         assert client is not None
         assert_released(client, port)
     assert open_sockets(port) == 0  # a half-read body cannot be reused: it was closed
@@ -161,7 +161,7 @@ async def test_early_break_from_an_async_stream_releases_the_connection(
     then closes the response."""
     llm = model(own_emu)
     port = port_of(own_emu.base_url)
-    client = llm._client._async_client()
+    client = llm._client.connections.loop_client()
     async with contextlib.aclosing(llm.astream("one two three four five")) as stream:
         async for _chunk in stream:
             break
@@ -180,7 +180,7 @@ async def test_cancelled_stream_releases_the_connection(own_emu: PathorsEmulator
     own_emu.config.chunk_latency = 0.2
     llm = model(own_emu, timeout=5)
     port = port_of(own_emu.base_url)
-    client = llm._client._async_client()
+    client = llm._client.connections.loop_client()
     received: list[str] = []
     first = asyncio.Event()
 
@@ -205,7 +205,7 @@ async def test_cancelled_invoke_releases_the_connection(own_emu: PathorsEmulator
     own_emu.inject(Fault(latency=3))
     llm = model(own_emu, timeout=10)
     port = port_of(own_emu.base_url)
-    client = llm._client._async_client()
+    client = llm._client.connections.loop_client()
     task = asyncio.create_task(llm.ainvoke("slow", session_id="s-cancel"))
     for _ in range(200):  # until the server has the request
         if own_emu.requests:
@@ -227,7 +227,7 @@ async def test_many_concurrent_failures_leave_no_connection_checked_out(
     own_emu.inject(Fault(cut_after=2, probability=0.3, times=None))
     llm = model(own_emu, max_retries=1)
     port = port_of(own_emu.base_url)
-    client = llm._client._async_client()
+    client = llm._client.connections.loop_client()
 
     async def one(i: int) -> str:
         try:

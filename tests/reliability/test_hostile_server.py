@@ -115,6 +115,7 @@ class Child:
 
     def ask(self, spec: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
         if self.process is None or self.process.poll() is not None:
+            self.stop()  # a child that died still has its pipes open here
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability._client_child"],
                 cwd=ROOT,
@@ -142,6 +143,10 @@ class Child:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            # Closed here, not left to the collector (ResourceWarning is an error in tests).
+            for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
             self.process = None
 
 

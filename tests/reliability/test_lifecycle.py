@@ -180,13 +180,14 @@ def test_one_model_across_two_asyncio_runs(make_llm: ModelFactory) -> None:
         reply = await llm.ainvoke(f"run {n}")
         text = "".join([str(c.content) async for c in llm.astream(f"stream {n}")])
         assert text == f"You said: stream {n}"
-        return str(reply.content), llm._client._async_client()
+        return str(reply.content), llm._client.connections.loop_client()
 
     first, client_1 = asyncio.run(use(1))
     second, client_2 = asyncio.run(use(2))
     assert (first, second) == ("You said: run 1", "You said: run 2")
     assert client_1 is not client_2  # never a client bound to a closed loop
-    assert list(llm._client._async_clients.values()) == [client_2]  # the dead one dropped
+    assert client_1.is_closed  # each closed when its loop ended
+    assert client_2.is_closed
 
 
 def test_close_releases_every_socket_and_the_model_stays_usable() -> None:
@@ -194,12 +195,12 @@ def test_close_releases_every_socket_and_the_model_stays_usable() -> None:
         port = port_of(emu.base_url)
         llm = ChatPathors(base_url=emu.base_url, project_id=PROJECT, api_key=API_KEY)
         llm.invoke("Hi")
-        client = llm._client._client
+        client = llm._client.connections.current_sync_client()
         assert client is not None
         assert established_to(port) == 1
         llm.close()
         assert client.is_closed
-        assert llm._client._client is None
+        assert llm._client.connections.current_sync_client() is None
         assert established_to(port) == 0
         llm.close()  # twice is harmless
         assert llm.invoke("again").content == "You said: again"
@@ -213,7 +214,7 @@ async def test_aclose_and_async_with_release_every_socket() -> None:
         port = port_of(emu.base_url)
         async with ChatPathors(base_url=emu.base_url, project_id=PROJECT, api_key=API_KEY) as llm:
             await asyncio.gather(*(llm.ainvoke(f"n{i}") for i in range(5)))
-            client = llm._client._async_client()
+            client = llm._client.connections.loop_client()
             assert established_to(port) >= 1
         assert client.is_closed
         assert established_to(port) == 0

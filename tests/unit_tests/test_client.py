@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import gc
 import gzip
 import json
 
@@ -675,88 +673,3 @@ def test_stream_body_is_closed_on_early_break(fake: FakePathors) -> None:
     assert not body.closed
     stream.close()
     assert body.closed
-
-
-# --------------------------------------------------------------------------- clients
-def test_one_lazily_created_client_per_instance(monkeypatch: pytest.MonkeyPatch) -> None:
-    created: list[httpx.Client] = []
-    original = httpx.Client.__init__
-
-    def spy(self: httpx.Client, *args: object, **kwargs: object) -> None:
-        created.append(self)
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(httpx.Client, "__init__", spy)
-    llm = ChatPathors(project_id="p", api_key="k")
-    assert created == []  # nothing until the first call
-    client = llm._client._sync_client()
-    assert llm._client._sync_client() is client
-    assert created == [client]
-    assert client.follow_redirects is False
-    llm.close()
-    assert client.is_closed
-
-
-def test_async_client_per_event_loop_survives_separate_asyncio_runs() -> None:
-    llm = ChatPathors(project_id="p", api_key="k")
-
-    async def get() -> httpx.AsyncClient:
-        return llm._client._async_client()
-
-    first = asyncio.run(get())
-    second = asyncio.run(get())
-    assert first is not second  # a client bound to a closed loop is never reused
-    assert len(llm._client._async_clients) == 1  # the closed loop's client was dropped
-
-
-def test_the_end_of_asyncio_run_closes_the_loops_client() -> None:
-    # Regression: a loop that ended without aclose() left its client's pooled
-    # connections open until the garbage collector found them (ResourceWarning).
-    llm = ChatPathors(project_id="p", api_key="k")
-
-    async def use() -> httpx.AsyncClient:
-        client = llm._client._async_client()
-        await llm._client._arm_closer()  # what every request does
-        gc.collect()  # the loop holds the closer weakly: it must survive this
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert not client.is_closed  # not while the loop runs
-        return client
-
-    first = asyncio.run(use())
-    assert first.is_closed
-    second = asyncio.run(use())
-    assert second.is_closed
-    assert second is not first
-
-
-async def test_aclose_then_reuse_in_the_same_loop() -> None:
-    llm = ChatPathors(project_id="p", api_key="k")
-    first = llm._client._async_client()
-    await llm._client._arm_closer()
-    await llm.aclose()
-    assert first.is_closed
-    second = llm._client._async_client()
-    await llm._client._arm_closer()
-    assert not second.is_closed
-    await llm.aclose()
-    assert second.is_closed
-
-
-async def test_aclose_closes_the_loop_client() -> None:
-    async with ChatPathors(project_id="p", api_key="k") as llm:
-        client = llm._client._async_client()
-    assert client.is_closed
-
-
-def test_context_manager_closes(fake: FakePathors) -> None:
-    with ChatPathors(project_id="p", api_key="k") as llm:
-        client = llm._client._sync_client()
-    assert client.is_closed
-
-
-def test_injected_clients_are_left_open(fake: FakePathors) -> None:
-    llm = fake.model()
-    llm.invoke("Hi")
-    llm.close()
-    assert not llm.http_client.is_closed  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import reduce
 from operator import add
 from typing import Any
@@ -552,3 +553,133 @@ def test_chunk_without_choices_is_an_empty_chunk() -> None:
     assert converted.content == ""
     assert converted.tool_call_chunks == []
     assert converted.usage_metadata is None
+
+
+# --------------------------------------------------------------------------- byte-identical
+# The conversion as it was before it was made faster (commit b90f433), kept verbatim as
+# the reference: the fast path must give the very same bytes for every kind of message.
+def _reference_text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        elif isinstance(message, AIMessage):
+            continue
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            msg = (
+                f"Pathors accepts text only; {type(message).__name__} has a {kind!r} content block"
+            )
+            raise ValueError(msg)
+    return "".join(parts)
+
+
+def _reference_call(call: Any, *, invalid: bool) -> dict[str, Any]:
+    args = call.get("args")
+    arguments = (args or "") if invalid else json.dumps(args or {}, ensure_ascii=False)
+    return {
+        "id": call.get("id"),
+        "type": "function",
+        "function": {"name": call.get("name"), "arguments": arguments},
+    }
+
+
+def _reference_to_wire(message: BaseMessage) -> dict[str, Any]:
+    wire: dict[str, Any]
+    if isinstance(message, SystemMessage):
+        wire = {"role": "system", "content": _reference_text(message)}
+    elif isinstance(message, HumanMessage):
+        wire = {"role": "user", "content": _reference_text(message)}
+    elif isinstance(message, AIMessage):
+        wire = {"role": "assistant", "content": _reference_text(message)}
+        calls = [_reference_call(c, invalid=False) for c in message.tool_calls]
+        calls += [_reference_call(c, invalid=True) for c in message.invalid_tool_calls]
+        if calls:
+            wire["tool_calls"] = calls
+    elif isinstance(message, ToolMessage):
+        content = _reference_text(message)
+        if message.status == "error" and not content.lower().startswith("error"):
+            content = f"Error: {content}"
+        wire = {"role": "tool", "content": content, "tool_call_id": message.tool_call_id}
+    elif isinstance(message, ChatMessage):
+        wire = {"role": message.role, "content": _reference_text(message)}
+    else:
+        msg = (
+            f"Pathors cannot take a {type(message).__name__}; use System, Human, AI, "
+            "Tool or Chat messages"
+        )
+        raise TypeError(msg)
+    if message.name:
+        wire["name"] = message.name
+    return wire
+
+
+class MyHuman(HumanMessage):
+    """A user's own message subclass: converted as its base class."""
+
+
+class CustomStr(str):
+    """String content of a str subclass."""
+
+
+def _corpus() -> list[BaseMessage]:
+    return [
+        SystemMessage("Be brief."),
+        SystemMessage([{"type": "text", "text": "a"}, "b"]),
+        HumanMessage('Hello, Zürich ✓ \n\t"quoted" \\ \u2028'),
+        HumanMessage("Hi", name="alice"),
+        HumanMessage([{"type": "text", "text": "x"}, {"type": "text"}, "y"]),
+        HumanMessage(CustomStr("str subclass")),
+        MyHuman("a subclass", name="bob"),
+        AIMessage(""),
+        AIMessage("Hi there", name="pathway"),
+        AIMessage(
+            [{"type": "text", "text": "Let me check."}, {"type": "tool_use", "id": "t"}],
+            tool_calls=[
+                {"name": "get_weather", "args": {"location": "Zürich"}, "id": "call_1"},
+                {"name": "get_time", "args": {}, "id": "call_2"},
+            ],
+            invalid_tool_calls=[
+                {"name": "broken", "args": '{"x": ', "id": "call_3", "error": "bad JSON"},
+                {"name": None, "args": None, "id": None, "error": None},
+            ],
+        ),
+        AIMessageChunk(content="chunk", tool_call_chunks=[]),
+        ToolMessage("72F", tool_call_id="call_1"),
+        ToolMessage("boom", tool_call_id="call_2", status="error"),
+        ToolMessage("Error: already said", tool_call_id="call_3", status="error"),
+        ToolMessage([{"type": "text", "text": "list"}], tool_call_id="c", name="tool"),
+        ChatMessage(role="developer", content="x"),
+        ChatMessage(role="user", content="named", name="carol"),
+    ]
+
+
+def test_fast_conversion_gives_the_same_bytes_as_the_reference() -> None:
+    messages = _corpus() * 3
+    fast = messages_to_wire(messages)
+    reference = [_reference_to_wire(m) for m in messages]
+    assert json.dumps(fast, ensure_ascii=False) == json.dumps(reference, ensure_ascii=False)
+    assert [message_to_wire(m) for m in messages] == reference
+    # Dict key order is part of the bytes on the wire.
+    assert [list(w) for w in fast] == [list(w) for w in reference]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        FunctionMessage(name="f", content="x"),
+        RemoveMessage(id="m1"),
+        HumanMessage([{"type": "image_url", "image_url": {"url": "http://x"}}]),
+    ],
+    ids=["function", "remove", "image-block"],
+)
+def test_fast_conversion_refuses_what_the_reference_refuses(message: BaseMessage) -> None:
+    with pytest.raises((TypeError, ValueError)) as reference:
+        _reference_to_wire(message)
+    with pytest.raises(reference.type, match=re.escape(str(reference.value))):
+        messages_to_wire([HumanMessage("ok"), message])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
+from langchain_pathors import _tools
 from langchain_pathors._tools import format_tools, map_tool_choice
 
 
@@ -169,3 +171,137 @@ def test_no_tools_bound_is_said_plainly() -> None:
     with pytest.raises(ValueError, match="no tools are bound"):
         map_tool_choice("get_weather", [])
     assert map_tool_choice("auto", []) == "auto"
+
+
+# --------------------------------------------------------------------------- conversion cache
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The ids of the tools that reached LangChain's converter (the cache's misses)."""
+    seen: list[Any] = []
+    real = _tools.convert_to_openai_tool
+
+    def spy(tool: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(id(tool))  # not the tool: a collected tool must be collectable
+        return real(tool, *args, **kwargs)
+
+    monkeypatch.setattr(_tools, "convert_to_openai_tool", spy)
+    monkeypatch.setattr(_tools, "_CACHE", _tools._ToolCache())
+    return seen
+
+
+def _json_schema(description: str) -> dict[str, Any]:
+    return {
+        "title": "lookup",
+        "description": description,
+        "type": "object",
+        "properties": {"key": {"type": "string"}},
+        "required": ["key"],
+    }
+
+
+def test_rebinding_the_same_tools_converts_them_once(conversions: list[Any]) -> None:
+    tools: list[Any] = [get_weather, get_time, Booking, _json_schema("Look up")]
+    first = format_tools(tools)
+    again = [format_tools(tools) for _ in range(5)]
+    assert all(result == first for result in again)
+    assert len(conversions) == len(tools)
+    assert first == [_tools.convert_to_openai_tool(t) for t in tools]  # what uncached gives
+
+
+def test_strict_is_part_of_the_key(conversions: list[Any]) -> None:
+    (plain,) = format_tools([get_weather])
+    (strict,) = format_tools([get_weather], strict=True)
+    assert "strict" not in plain["function"]
+    assert strict["function"]["strict"] is True
+
+
+def test_a_dict_changed_in_place_is_converted_again(conversions: list[Any]) -> None:
+    schema = _json_schema("Look up")
+    assert format_tools([schema])[0]["function"]["description"] == "Look up"
+    schema["description"] = "Look it up, carefully"
+    schema["properties"]["key"]["description"] = "the key"
+    (formatted,) = format_tools([schema])
+    assert formatted["function"]["description"] == "Look it up, carefully"
+    assert formatted["function"]["parameters"]["properties"]["key"]["description"] == "the key"
+
+
+def test_the_cached_schema_does_not_follow_later_edits_of_the_dict(
+    conversions: list[Any],
+) -> None:
+    schema = _json_schema("Look up")
+    format_tools([schema])
+    schema["properties"]["key"]["type"] = "integer"  # after conversion
+    fresh = _json_schema("Look up")
+    (formatted,) = format_tools([fresh])  # same content as the first: a cache hit
+    assert formatted["function"]["parameters"]["properties"]["key"]["type"] == "string"
+
+
+def test_a_tool_changed_in_place_is_converted_again(conversions: list[Any]) -> None:
+    @tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return key
+
+    assert format_tools([lookup])[0]["function"]["description"] == "Look a key up."
+    lookup.description = "Look a key up in the archive."
+    assert format_tools([lookup])[0]["function"]["description"] == "Look a key up in the archive."
+    lookup.name = "archive_lookup"
+    assert format_tools([lookup])[0]["function"]["name"] == "archive_lookup"
+    assert len(conversions) == 3
+
+
+def test_a_function_whose_docstring_changes_is_converted_again(conversions: list[Any]) -> None:
+    def find(query: str) -> str:
+        """Find things."""
+        return query
+
+    assert format_tools([find])[0]["function"]["description"] == "Find things."
+    find.__doc__ = "Find things, fast."
+    assert format_tools([find])[0]["function"]["description"] == "Find things, fast."
+
+
+def test_each_binding_gets_its_own_outer_dicts(conversions: list[Any]) -> None:
+    (first,) = format_tools([get_weather])
+    first["function"]["name"] = "edited by the caller"
+    first["type"] = "edited"
+    (second,) = format_tools([get_weather])
+    assert second["function"]["name"] == "get_weather"
+    assert second["type"] == "function"
+
+
+def test_a_collected_tool_leaves_the_cache(conversions: list[Any]) -> None:
+    def make() -> Any:
+        @tool
+        def temporary(x: int) -> int:
+            """A tool that does not outlive this test."""
+            return x
+
+        return temporary
+
+    before = len(_tools._CACHE._by_id)
+    temp = make()
+    format_tools([temp])
+    assert len(_tools._CACHE._by_id) == before + 1
+    del temp
+    gc.collect()
+    assert len(_tools._CACHE._by_id) == before
+
+
+def test_an_agent_loop_rebinding_tools_sends_the_same_tools_every_turn(
+    conversions: list[Any],
+) -> None:
+    """What `create_agent` does: bind the same tools again before every model call."""
+    from langchain_pathors import ChatPathors
+
+    llm = ChatPathors(project_id="p", api_key="k")
+    tools = [get_weather, get_time, Booking]
+    bound = [llm.bind_tools(tools, tool_choice="get_time") for _ in range(4)]
+    kwargs = [b.kwargs for b in bound]  # type: ignore[attr-defined]
+    assert all(k == kwargs[0] for k in kwargs)
+    assert [t["function"]["name"] for t in kwargs[0]["tools"]] == [
+        "get_weather",
+        "get_time",
+        "Booking",
+    ]
+    assert kwargs[0]["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+    assert len(conversions) == len(tools)
