@@ -635,7 +635,7 @@ def _corpus() -> list[BaseMessage]:
         HumanMessage("Hi", name="alice"),
         HumanMessage([{"type": "text", "text": "x"}, {"type": "text"}, "y"]),
         HumanMessage(CustomStr("str subclass")),
-        MyHuman("a subclass", name="bob"),
+        MyHuman(content="a subclass", name="bob"),
         AIMessage(""),
         AIMessage("Hi there", name="pathway"),
         AIMessage(

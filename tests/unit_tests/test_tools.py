@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from langchain_pathors import _tools
-from langchain_pathors._tools import format_tools, map_tool_choice
+from langchain_pathors._tools import ToolLike, format_tools, map_tool_choice
 
 
 @tool
@@ -294,7 +294,7 @@ def test_an_agent_loop_rebinding_tools_sends_the_same_tools_every_turn(
     from langchain_pathors import ChatPathors
 
     llm = ChatPathors(project_id="p", api_key="k")
-    tools = [get_weather, get_time, Booking]
+    tools: list[ToolLike] = [get_weather, get_time, Booking]
     bound = [llm.bind_tools(tools, tool_choice="get_time") for _ in range(4)]
     kwargs = [b.kwargs for b in bound]  # type: ignore[attr-defined]
     assert all(k == kwargs[0] for k in kwargs)
