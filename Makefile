@@ -135,7 +135,7 @@ define fresh_leg
 	@py=$(call interpreter,$(2)); test -x "$$py" || { echo "no Python $(2) found" >&2; exit 1; }; \
 	echo "== Python $(2) ($$py), $(1) dependencies"; start=$$(date +%s); \
 	rm -rf .venv-$(1) && $(UV) venv -q .venv-$(1) --python "$$py" && \
-	$(UV) pip install -q --python .venv-$(1) $(3) -e ".[emulator]" \
+	$(UV) pip install -q --python .venv-$(1) $(3) -e ".[emulator,redis]" \
 		--group test --group test_integration && \
 	$(UV) pip list --python .venv-$(1) 2>/dev/null \
 		| grep -E '^(langchain-core|httpx|pydantic|starlette|uvicorn|langchain|langgraph) ' && \

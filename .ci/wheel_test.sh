@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$uv" venv -q "$tmp/venv"
 "$uv" export --frozen --only-group test --no-hashes --no-emit-project -q -o "$tmp/requirements.txt"
-"$uv" pip install -q --python "$tmp/venv" -r "$tmp/requirements.txt" "$wheel[emulator]"
+"$uv" pip install -q --python "$tmp/venv" -r "$tmp/requirements.txt" "$wheel[emulator,redis]"
 cp -r tests "$tmp/tests"
 cp pyproject.toml "$tmp/"  # pytest's settings only: there is no package beside it
 cat >"$tmp/conftest.py" <<'PY'
