@@ -173,7 +173,7 @@ wheel_test: uv
 fresh_clone:
 	bash .ci/fresh_clone.sh
 
-check: test lint docs notebooks bench_quick matrix floors newest dist fresh_clone
+check: test lint docs notebooks bench_quick matrix floors newest dist fresh_clone scale_tests
 
 clean:
 	rm -rf .tools .venv-* dist site .coverage
