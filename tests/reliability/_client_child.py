@@ -18,22 +18,16 @@ the peak is reset before each call, so each call's growth is its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import gc
 import io
 import json
-import logging
 import sys
 import time
-import traceback
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_pathors import ChatPathors, PathorsError
-
-LOGGERS = ("httpx", "httpcore", "langchain_pathors")
+from tests.reliability._probe import capture_logs, leak_places, reset_peak, run_mode, status
 
 
 class ErrorSeen(BaseCallbackHandler):
@@ -44,55 +38,20 @@ class ErrorSeen(BaseCallbackHandler):
         self.texts.append(f"{error!s} {error!r} {kwargs!r}")
 
 
-def _status(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if refused.
-
-    Memory freed by earlier calls is first given back to the system, so that a call
-    cannot hide its growth by reusing it (the parent also fixes glibc's mmap threshold).
-    """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        return False
-    return True
-
-
 async def _call(llm: ChatPathors, mode: str, session_id: str | None, seen: ErrorSeen) -> None:
-    config: Any = {"callbacks": [seen]}
     kwargs: dict[str, Any] = {"session_id": session_id} if session_id else {}
-    if mode == "invoke":
-        llm.invoke("Hi", config=config, **kwargs)
-    elif mode == "ainvoke":
-        await llm.ainvoke("Hi", config=config, **kwargs)
-    elif mode == "stream":
-        for _ in llm.stream("Hi", config=config, **kwargs):
-            pass
-    else:
-        async for _ in llm.astream("Hi", config=config, **kwargs):
-            pass
+    await run_mode(llm, mode, {"callbacks": [seen]}, **kwargs)
 
 
-def run_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[str, Any]:
+def run_spec_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[str, Any]:
     llm = ChatPathors(
         base_url=spec["base_url"], project_id="p", api_key=spec["api_key"], **spec["settings"]
     )
     seen = ErrorSeen()
     logs.seek(0)
     logs.truncate()
-    reset = _reset_peak()
-    before = _status("VmRSS")
+    reset = reset_peak()
+    before = status("VmRSS")
     start = time.monotonic()
     error: BaseException | None = None
     try:
@@ -100,7 +59,7 @@ def run_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[str, An
     except BaseException as exc:  # everything: a non-PathorsError is what we look for
         error = exc
     elapsed = time.monotonic() - start
-    peak = _status("VmHWM")
+    peak = status("VmHWM")
     llm.close()
     report: dict[str, Any] = {
         "mode": mode,
@@ -109,14 +68,7 @@ def run_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[str, An
         "error": None,
     }
     if error is not None:
-        places = {
-            "str": str(error),
-            "repr": repr(error),
-            "args": repr(error.args),
-            "traceback": "".join(traceback.format_exception(error)),
-            "on_llm_error": " ".join(seen.texts),
-            "logs": logs.getvalue(),
-        }
+        places = leak_places(error, seen.texts, logs)
         report["error"] = {
             "type": type(error).__name__,
             "is_pathors_error": isinstance(error, PathorsError),
@@ -142,16 +94,10 @@ def _chain_types(error: BaseException) -> list[str]:
 
 
 def main() -> None:
-    logs = io.StringIO()
-    handler = logging.StreamHandler(logs)
-    handler.setLevel(logging.DEBUG)
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
+    logs = capture_logs()
     for line in sys.stdin:
         spec = json.loads(line)
-        reports = [run_mode(spec, mode, logs) for mode in spec["modes"]]
+        reports = [run_spec_mode(spec, mode, logs) for mode in spec["modes"]]
         sys.stdout.write(json.dumps(reports) + "\n")
         sys.stdout.flush()
 

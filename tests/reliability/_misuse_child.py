@@ -15,19 +15,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import os
 import sys
 import time
-import traceback
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import ValidationError
 
 from langchain_pathors import ChatPathors
-
-LOGGERS = ("httpx", "httpcore", "langchain_pathors")
+from tests.reliability._probe import capture_logs, leak_places, reset_peak, run_mode, status
 
 
 class Seen(BaseCallbackHandler):
@@ -45,38 +42,10 @@ class Seen(BaseCallbackHandler):
         self.texts.append(repr(retry_state.outcome.exception()))
 
 
-def _status(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if refused."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        return False
-    return True
-
-
 async def _call(settings: dict[str, Any], mode: str, seen: Seen) -> None:
     llm = ChatPathors(**settings)
-    config: Any = {"callbacks": [seen]}
     try:
-        if mode == "invoke":
-            llm.invoke("Hi", config=config)
-        elif mode == "ainvoke":
-            await llm.ainvoke("Hi", config=config)
-        elif mode == "stream":
-            for _ in llm.stream("Hi", config=config):
-                pass
-        else:
-            async for _ in llm.astream("Hi", config=config):
-                pass
+        await run_mode(llm, mode, {"callbacks": [seen]})
     finally:
         llm.close()
         await llm.aclose()
@@ -88,8 +57,8 @@ def run_case(case: dict[str, Any], mode: str, canary: str, logs: io.StringIO) ->
     seen = Seen()
     logs.seek(0)
     logs.truncate()
-    reset = _reset_peak()
-    before = _status("VmRSS")
+    reset = reset_peak()
+    before = status("VmRSS")
     start = time.monotonic()
     error: BaseException | None = None
     try:
@@ -106,19 +75,12 @@ def run_case(case: dict[str, Any], mode: str, canary: str, logs: io.StringIO) ->
         "case": case["name"],
         "mode": mode,
         "elapsed": time.monotonic() - start,
-        "rss_growth": _status("VmHWM") - before if reset else None,
+        "rss_growth": status("VmHWM") - before if reset else None,
         "retries": seen.retries,
         "error": None,
     }
     if error is not None:
-        places = {
-            "str": str(error),
-            "repr": repr(error),
-            "args": repr(error.args),
-            "traceback": "".join(traceback.format_exception(error)),
-            "callbacks": " ".join(seen.texts),
-            "logs": logs.getvalue(),
-        }
+        places = leak_places(error, seen.texts, logs)
         if isinstance(error, ValidationError):
             places["errors()"] = repr(error.errors())
             places["json()"] = error.json()
@@ -133,13 +95,7 @@ def run_case(case: dict[str, Any], mode: str, canary: str, logs: io.StringIO) ->
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    logs = io.StringIO()
-    handler = logging.StreamHandler(logs)
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
+    logs = capture_logs()
     reports = [
         run_case(case, mode, spec["canary"], logs)
         for case in spec["cases"]
