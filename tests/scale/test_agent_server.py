@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from langchain_pathors.emulator import PathorsEmulator
 
+from ._serve import serve
 from ._server_log import ConcurrencyLog
 from .conftest import free_port
 
@@ -62,48 +59,19 @@ def agent_server(emulator: PathorsEmulator, tmp_path: Path) -> Iterator[str]:
     command += ["--port", str(port), "--config", str(app / "langgraph.json")]
     # Several runs at once (this machine's default here was one at a time).
     command += ["--n-jobs-per-worker", "4"]
-    log_path = tmp_path / "langgraph-dev.log"
-    with log_path.open("wb") as log:
-        # Its own process group, so stopping it stops whatever it started.
-        proc = subprocess.Popen(
-            command,
-            cwd=app,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"langgraph dev exited ({proc.returncode}):\n{_tail(log_path)}")
-            try:
-                if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"langgraph dev did not start in time:\n{_tail(log_path)}")
-            time.sleep(0.25)
+    log_path = tmp_path / "langgraph-dev.log"
+    with serve(
+        command,
+        name="langgraph dev",
+        cwd=app,
+        env=env,
+        log_path=log_path,
+        ready_url=f"{url}/ok",
+        startup_seconds=STARTUP_SECONDS,
+        stop_seconds=20,
+    ):
         yield url
-    finally:
-        _stop(proc)
-
-
-def _tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-4000:]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 # Each thread's three runs: two name a tool (the emulator's echo pathway then calls it,
