@@ -42,6 +42,7 @@ from langchain_pathors._failures import (
     unreadable,
     unsendable,
 )
+from langchain_pathors._redaction import Redactor, secrets_of
 from langchain_pathors._responses import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -168,7 +169,9 @@ class PathorsClient:
         self._injected_client = http_client
         self._injected_async_client = http_async_client
         self.connections = SharedConnections(self.chat_url, config.timeout)
-        self._secrets = _secrets_of(config)
+        # A server may echo the key or a default header's value back: errors never carry them.
+        key = config.api_key.get_secret_value() if config.api_key is not None else None
+        self._redact = Redactor(secrets_of(key, config.default_headers))
         self._failures = FailureClassifier(self._redact, config.total_timeout)
 
     # ----------------------------------------------------------------- clients
@@ -580,32 +583,6 @@ class PathorsClient:
             decode=self._session_reply(session_id),
         )
         return reply
-
-    def _redact(self, text: str) -> str:
-        """Blank out the key and default header values (a server may echo them back)."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-
-# Header values shorter than this are not taken for secrets ("1", "yes", "gzip"...).
-_MIN_HEADER_SECRET = 8
-
-
-def _secrets_of(config: ClientConfig) -> list[str]:
-    """What `_redact` blanks out, longest first.
-
-    The key, and each default header's value and its credentials part ("Bearer <token>"
-    -> "<token>"): default headers may carry credentials of their own.
-    """
-    secrets = set()
-    if config.api_key is not None and config.api_key.get_secret_value():
-        secrets.add(config.api_key.get_secret_value())
-    for value in config.default_headers.values():
-        for candidate in (value.strip(), value.strip().partition(" ")[2].strip()):
-            if len(candidate) >= _MIN_HEADER_SECRET:
-                secrets.add(candidate)
-    return sorted(secrets, key=len, reverse=True)
 
 
 def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[str, Any]:
