@@ -145,9 +145,8 @@ define fresh_leg
 endef
 
 # The lowest versions pyproject.toml allows for every direct dependency, on the oldest Python.
-# .ci/floors-overrides.txt holds the floors a test tool would otherwise lift (and says why).
 floors: uv
-	$(call fresh_leg,floors,3.10,--resolution lowest-direct --override .ci/floors-overrides.txt)
+	$(call fresh_leg,floors,3.10,--resolution lowest-direct)
 
 # The newest versions allowed, on the newest Python (what `pip install` gives a new user).
 newest: uv
