@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The unit tests against the built wheel (dist/*.whl), installed with the locked test
-# dependencies into a clean venv, run from a copy of the tests in a temporary folder: no
+# dependencies (and LangChain's, which the middleware's unit tests build agents with) into a
+# clean venv, run from a copy of the tests in a temporary folder: no
 # source tree on sys.path. A conftest.py at the copy's root fails the run at once if
 # `langchain_pathors` is imported from anywhere but the venv's site-packages.
 set -euo pipefail
@@ -11,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "$uv" venv -q "$tmp/venv"
-"$uv" export --frozen --only-group test --no-hashes --no-emit-project -q -o "$tmp/requirements.txt"
+"$uv" export --frozen --only-group test --only-group test_integration --no-hashes --no-emit-project -q -o "$tmp/requirements.txt"
 "$uv" pip install -q --python "$tmp/venv" -r "$tmp/requirements.txt" "$wheel[emulator,redis]"
 cp -r tests "$tmp/tests"
 cp pyproject.toml "$tmp/"  # pytest's settings only: there is no package beside it
