@@ -107,13 +107,15 @@ def test_two_threads_three_runs_each_keep_one_pathors_session_per_thread(
     from langgraph_sdk import get_sync_client
 
     server_log.latency = 0.3  # so that runs on the two threads can be seen overlapping
-    client = get_sync_client(url=agent_server, api_key=None)
     names = ["thread-A", "thread-B"]
-    thread_ids = [client.threads.create()["thread_id"] for _ in names]
-    with ThreadPoolExecutor(2) as pool:
-        histories = list(
-            pool.map(lambda t: _conversation(client, *t), zip(thread_ids, names, strict=True))
-        )
+    # Closed at the end, like any client application's: its pooled sockets are not left to
+    # the garbage collector (a ResourceWarning in whichever test runs next).
+    with get_sync_client(url=agent_server, api_key=None) as client:
+        thread_ids = [client.threads.create()["thread_id"] for _ in names]
+        with ThreadPoolExecutor(2) as pool:
+            histories = list(
+                pool.map(lambda t: _conversation(client, *t), zip(thread_ids, names, strict=True))
+            )
 
     # What each thread's checkpointed history says.
     thread_sessions = []
