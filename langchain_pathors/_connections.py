@@ -14,7 +14,7 @@ with the loop. Sync clients live until the last model using one calls `close()`,
 process exits. A forked child starts with no pools: the parent's sockets are left alone.
 (Streams give their connection back through `_drain`.)
 
-Every pool built here has `_deadline` installed on its network backend (the direct send
+Every pool built here has `_deadline_sockets` installed on its network backend (the direct send
 below goes through those same pools), so a call's total_timeout bounds each connect, read
 and write of an attempt.
 """
@@ -31,11 +31,9 @@ import time
 import weakref
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
-
-from langchain_pathors import _deadline
 
 # httpx's own logger: a response sent directly is logged as `Client.send` logs it.
 _httpx_logger = logging.getLogger("httpx")
@@ -142,28 +140,31 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
-def _new_sync(key: PoolKey) -> httpx.Client:
+_Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+
+
+def _new_client(kind: type[_Client], key: PoolKey) -> _Client:
+    # Imported here, with the first client: it needs httpcore, which httpx also loads only
+    # when a client is built (about 12 ms that `import langchain_pathors` need not pay).
+    from langchain_pathors import _deadline_sockets
+
     limits = httpx.Limits(
         max_connections=key.limits[0],
         max_keepalive_connections=key.limits[1],
         keepalive_expiry=key.limits[2],
     )
-    client = httpx.Client(verify=ssl_context(), limits=limits, follow_redirects=False)
+    client = kind(verify=ssl_context(), limits=limits, follow_redirects=False)
     client._cookies = _NoCookies()
-    _deadline.install(client)
+    _deadline_sockets.install(client)
     return client
+
+
+def _new_sync(key: PoolKey) -> httpx.Client:
+    return _new_client(httpx.Client, key)
 
 
 def _new_async(key: PoolKey) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=key.limits[0],
-        max_keepalive_connections=key.limits[1],
-        keepalive_expiry=key.limits[2],
-    )
-    client = httpx.AsyncClient(verify=ssl_context(), limits=limits, follow_redirects=False)
-    client._cookies = _NoCookies()
-    _deadline.install(client)
-    return client
+    return _new_client(httpx.AsyncClient, key)
 
 
 # ----------------------------------------------------------------------------- registry

@@ -9,7 +9,7 @@ before LangChain runs the call.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -41,8 +41,16 @@ def call_options_from_config(
     return {**kwargs, **options} if options else kwargs
 
 
-class ConfigSessionOptions(BaseChatModel):
-    """A chat model whose entry points read `configurable.session_id` / `thread_id`."""
+# A plain mixin at run time: a second pydantic model class in the hierarchy would cost
+# about 3 ms of `import langchain_pathors`. Type checkers see the chat model it extends.
+if TYPE_CHECKING:
+    _ChatModel = BaseChatModel
+else:
+    _ChatModel = object
+
+
+class ConfigSessionOptions(_ChatModel):
+    """Entry points that read `configurable.session_id` / `thread_id` (mix into a chat model)."""
 
     def _reads_thread(self) -> bool:
         """Whether `configurable.thread_id` picks the session (subclasses say)."""

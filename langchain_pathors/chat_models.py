@@ -15,6 +15,7 @@ import httpx
 from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -47,11 +48,7 @@ from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
 from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
 from langchain_pathors._session_variables import hide_session_variables
-from langchain_pathors._sessions import (
-    PathorsSession,
-    validate_project_id,
-    validate_session_id,
-)
+from langchain_pathors._sessions import PathorsSession, validate_project_id, validate_session_id
 from langchain_pathors._settings import check_settings, validate_without_inputs, warn_if_cleartext
 from langchain_pathors._tracing import ls_params, redact_params
 
@@ -68,7 +65,7 @@ DEFAULT_MODEL_LABEL = "pathway-default"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
-class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
+class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions, BaseChatModel):
     """Chat model for a Pathors project's pathway, over its OpenAI-compatible API.
 
     Setup:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_pathors import ChatPathors, _deadline
+from langchain_pathors import ChatPathors, _deadline_sockets
 from langchain_pathors import _connections as connections
 from tests.unit_tests.conftest import API_KEY, PROJECT, completion, stream_response, text_stream
 
@@ -376,8 +376,8 @@ def test_every_shared_pool_carries_the_deadline(monkeypatch: pytest.MonkeyPatch)
     async_client = connections._new_async(key)
     try:
         for client, backend_type in (
-            (sync_client, _deadline._Backend),
-            (async_client, _deadline._AsyncBackend),
+            (sync_client, _deadline_sockets._Backend),
+            (async_client, _deadline_sockets._AsyncBackend),
         ):
             pools = [client._transport, *client._mounts.values()]
             assert len(pools) >= 2  # the direct pool and the proxy's

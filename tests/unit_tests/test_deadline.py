@@ -7,13 +7,15 @@ tests/reliability/test_hostile_server.py; here, the rules, without sockets.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import httpcore
 import httpx
 import pytest
 
-from langchain_pathors import _deadline
+from langchain_pathors import _deadline, _deadline_sockets
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ class Recorder(httpcore.NetworkStream):
 
 def test_no_deadline_leaves_timeouts_alone() -> None:
     inner = Recorder()
-    stream = _deadline._Stream(inner)
+    stream = _deadline_sockets._Stream(inner)
     stream.read(10, 60.0)
     stream.write(b"x", None)
     assert inner.timeouts == [60.0, None]
@@ -49,7 +51,7 @@ def test_no_deadline_leaves_timeouts_alone() -> None:
 
 def test_each_operation_gets_at_most_the_time_left(clock: SimpleNamespace) -> None:
     inner = Recorder()
-    stream = _deadline._Stream(inner)
+    stream = _deadline_sockets._Stream(inner)
     with _deadline.deadline(5.0):
         stream.read(10, 60.0)  # 5 s left: the 60 s read timeout is cut to 5
         clock.now += 4.0
@@ -67,7 +69,7 @@ def test_past_the_deadline_an_operation_times_out(
     clock: SimpleNamespace, operation: str, error: type[Exception]
 ) -> None:
     inner = Recorder()
-    stream = _deadline._Stream(inner)
+    stream = _deadline_sockets._Stream(inner)
     with _deadline.deadline(1.0):
         clock.now += 1.0
         assert _deadline.expired()
@@ -98,22 +100,37 @@ async def test_each_task_has_its_own_deadline() -> None:
 
 def test_install_wraps_the_pools_the_package_creates() -> None:
     with httpx.Client() as client:
-        _deadline.install(client)
-        _deadline.install(client)  # idempotent: not wrapped twice
+        _deadline_sockets.install(client)
+        _deadline_sockets.install(client)  # idempotent: not wrapped twice
         backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
-        assert isinstance(backend, _deadline._Backend)
-        assert not isinstance(backend._inner, _deadline._Backend)
+        assert isinstance(backend, _deadline_sockets._Backend)
+        assert not isinstance(backend._inner, _deadline_sockets._Backend)
 
 
 async def test_install_wraps_async_pools() -> None:
     async with httpx.AsyncClient() as client:
-        _deadline.install(client)
+        _deadline_sockets.install(client)
         backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
-        assert isinstance(backend, _deadline._AsyncBackend)
+        assert isinstance(backend, _deadline_sockets._AsyncBackend)
 
 
 def test_install_leaves_other_transports_alone() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200))
     with httpx.Client(transport=transport) as client:
-        _deadline.install(client)
+        _deadline_sockets.install(client)
         assert client._transport is transport
+
+
+def test_importing_the_package_leaves_httpcore_for_the_first_client() -> None:
+    # httpx loads httpcore (and h11) only when a client is built; so does the package, so
+    # `import langchain_pathors` stays cheap for scripts that never call the model.
+    code = (
+        "import sys, langchain_pathors\n"
+        "assert 'httpcore' not in sys.modules, 'httpcore imported'\n"
+        "import httpx\n"
+        "from langchain_pathors._connections import SharedConnections\n"
+        "SharedConnections(httpx.URL('http://127.0.0.1:9'), httpx.Timeout(1.0)).sync()\n"
+        "assert 'httpcore' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
