@@ -292,6 +292,41 @@ def raw_httpx_asyncio_run(api_root: str) -> tuple[Invoke, Callable[[], None]]:
     return (lambda: asyncio.run(one())), (lambda: None)
 
 
+def langchain_floor_asyncio_run() -> tuple[Invoke, Callable[[], None]]:
+    """LangChain's own cost of `ainvoke` in a new loop (no network), loop included.
+
+    `GenericFakeChatModel` has no `_agenerate`, so LangChain would run its `_generate` in
+    the loop's default executor: a thread started and joined per loop, which no native
+    async model pays. The floor's model answers natively in the loop instead.
+    """
+    from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import ChatResult
+
+    class NativeAsyncFake(GenericFakeChatModel):
+        async def _agenerate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: AsyncCallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            return self._generate(messages, stop=stop, **kwargs)
+
+    model = NativeAsyncFake(messages=itertools.cycle([f"You said: {PROMPT}"]))
+    return (lambda: asyncio.run(model.ainvoke(PROMPT))), (lambda: None)
+
+
+def bare_loop_asyncio_run() -> tuple[Invoke, Callable[[], None]]:
+    """A loop that only returns a string: counted once in the floor, not twice."""
+
+    async def one() -> str:
+        return PROMPT
+
+    return (lambda: asyncio.run(one())), (lambda: None)
+
+
 def chat_pathors_asyncio_run(base_url: str) -> tuple[Invoke, Callable[[], None]]:
     model = chat_pathors(base_url)
     return (lambda: asyncio.run(model.ainvoke(PROMPT))), model.close
