@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from langchain_pathors import _deadline
+from langchain_pathors import _deadline, _json
 from langchain_pathors._messages import wire_problem
 from langchain_pathors._retry import Failed, Failure, FailureKind
 from langchain_pathors.errors import PathorsError, PathorsResponseError, PathorsTimeoutError
@@ -234,7 +234,7 @@ def decode_json(
 ) -> dict[str, Any]:
     """A JSON object body, or a `PathorsResponseError` that quotes (redacted) its start."""
     try:
-        body = json.loads(content)
+        body = _json.loads(content)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         snippet = redact(content[:200].decode("utf-8", errors="replace"))
         msg = f"Pathors answered {status_code} with a body that is not JSON: {snippet!r}"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from langchain_pathors import _json
 from langchain_pathors._messages import wire_problem
 from langchain_pathors._responses import DEFAULT_MAX_RESPONSE_BYTES, BodyDecoder
 from langchain_pathors._retry import Failed, Failure, FailureKind
@@ -138,7 +139,7 @@ class StreamReader:
             self.done = True
             return None
         try:
-            chunk = json.loads(event.data)
+            chunk = _json.loads(event.data)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise self.failure(f"malformed stream event (not JSON): {event.data[:200]!r}") from None
         if not isinstance(chunk, dict):

@@ -1,4 +1,4 @@
-"""Request bodies encode to the same JSON value with orjson as with the standard library."""
+"""orjson and the standard library agree: request bodies encode, and answers decode, alike."""
 
 from __future__ import annotations
 
@@ -83,3 +83,56 @@ def test_without_orjson_the_standard_library_is_used(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(_json, "orjson", None)
     body = {"messages": [{"role": "user", "content": "é"}], "x": 1e-7}
     assert _json.dumps(body) == standard(body)
+
+
+# ------------------------------------------------------------------------------- decoding
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_decodes_what_the_standard_library_decodes(body: Any) -> None:
+    text = json.dumps(body)  # ASCII escapes, lone surrogates included
+    assert _json.loads(text) == json.loads(text)
+    assert _json.loads(text.encode()) == json.loads(text.encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x": NaN, "y": Infinity}',  # not JSON, but what json.loads has always read
+        '{"lone": "\\ud800"}',
+        '"\\u00e9"',
+    ],
+)
+def test_what_orjson_refuses_is_decoded_by_the_standard_library(text: str) -> None:
+    decoded = _json.loads(text)
+    expected = json.loads(text)
+    assert repr(decoded) == repr(expected)  # repr: NaN != NaN
+
+
+def test_integers_beyond_64_bits_decode_as_floats_with_orjson() -> None:
+    # The one documented difference: no field of a chat completion holds such a number
+    # (ids are strings, counts are small), so the faster decoder is used as it is.
+    decoded = _json.loads('{"n": 123456789012345678901234567890}')["n"]
+    expected = 123456789012345678901234567890
+    assert decoded == (float(expected) if _json.orjson is not None else expected)
+
+
+def test_utf16_bytes_decode_as_json_loads_does() -> None:
+    data = '{"a": "é"}'.encode("utf-16")
+    assert _json.loads(data) == json.loads(data) == {"a": "é"}
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a": }', "[1, 2", "nul", '"\\x"'])
+def test_malformed_json_raises_what_json_loads_raises(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        _json.loads(text)
+
+
+def test_absurd_nesting_raises_a_recursion_or_value_error() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises((RecursionError, ValueError)):
+        _json.loads(deep)
+
+
+def test_decoding_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_json, "orjson", None)
+    assert _json.loads(b'{"a": [1, 2.5, "\xc3\xa9"]}') == {"a": [1, 2.5, "é"]}
