@@ -10,6 +10,7 @@ the redaction of what the server says are set in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,37 +45,27 @@ __all__ = ["Attempts", "encode", "returned_session"]
 Decode = Callable[[bytes, int], dict[str, Any]]
 
 
+@dataclass(frozen=True, eq=False, repr=False)  # no repr: it would show the key and headers
 class Attempts:
     """Makes single attempts for one client: same headers, caps and redaction each time."""
 
-    def __init__(
-        self,
-        *,
-        api_key: SecretStr | None,
-        default_headers: Mapping[str, str],
-        redact: Redactor,
-        failures: FailureClassifier,
-        stream_idle_timeout: float | None,
-        max_response_bytes: int,
-        max_event_bytes: int,
-    ) -> None:
-        self._api_key = api_key
-        self._default_headers = default_headers
-        self._redact = redact
-        self.failures = failures
-        self._stream_idle_timeout = stream_idle_timeout
-        self._max_response_bytes = max_response_bytes
-        self._max_event_bytes = max_event_bytes
+    api_key: SecretStr | None
+    default_headers: Mapping[str, str]
+    redact: Redactor
+    failures: FailureClassifier
+    stream_idle_timeout: float | None
+    max_response_bytes: int
+    max_event_bytes: int
 
     # ----------------------------------------------------------------- requests
     def _headers(self, session_id: str | None, *, stream: bool) -> dict[str, str]:
-        if self._api_key is None:
+        if self.api_key is None:
             msg = "no API key: pass api_key=... or set PATHORS_API_KEY"
             raise PathorsAuthenticationError(msg)
         headers = {
             "User-Agent": f"langchain-pathors/{__version__}",
-            **self._default_headers,
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            **self.default_headers,
+            "Authorization": f"Bearer {self.api_key.get_secret_value()}",
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             # Only what `_responses` can decompress within its caps.
@@ -182,7 +173,7 @@ class Attempts:
 
         return BodyDecoder(
             response.headers.get("content-encoding", ""),
-            self._max_response_bytes,
+            self.max_response_bytes,
             over_limit=lambda text: error(
                 f"{text}; raise it with ChatPathors(max_response_bytes=...) if such large "
                 "answers are expected"
@@ -192,21 +183,21 @@ class Attempts:
 
     def completion(self, session_id: str | None) -> Decode:
         """Decodes a chat completion body (what the server says in it is redacted)."""
-        return lambda raw, status: decode_completion(raw, status, session_id, self._redact)
+        return lambda raw, status: decode_completion(raw, status, session_id, self.redact)
 
     def session_reply(self, session_id: str) -> Decode:
         """Decodes the session endpoint's JSON answer."""
-        return lambda raw, status: decode_json(raw, status, session_id, self._redact)
+        return lambda raw, status: decode_json(raw, status, session_id, self.redact)
 
     def reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
         """The reader of an opened stream; refuses a 2xx answer that is not an event stream."""
         reader = StreamReader(
             session_id=session_id or returned_session(response),
-            idle_timeout=self._stream_idle_timeout,
-            redact=self._redact,
+            idle_timeout=self.stream_idle_timeout,
+            redact=self.redact,
             content_encoding=response.headers.get("content-encoding", ""),
-            max_response_bytes=self._max_response_bytes,
-            max_event_bytes=self._max_event_bytes,
+            max_response_bytes=self.max_response_bytes,
+            max_event_bytes=self.max_event_bytes,
         )
         content_type = response.headers.get("content-type", "")
         if not is_event_stream(content_type):
