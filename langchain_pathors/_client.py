@@ -162,7 +162,6 @@ class PathorsClient:
         self,
         url: httpx.URL,
         body: dict[str, Any],
-        *,
         session_id: str | None,
         on_retry: OnRetry | None,
         decode: Decode,
@@ -190,7 +189,6 @@ class PathorsClient:
         self,
         url: httpx.URL,
         body: dict[str, Any],
-        *,
         session_id: str | None,
         on_retry: OnRetry | None,
         decode: Decode,
@@ -222,26 +220,16 @@ class PathorsClient:
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """POST a non-streaming chat completion."""
-        reply, response = self._fetch(
-            self.chat_url,
-            body,
-            session_id=session_id,
-            on_retry=on_retry,
-            decode=self._attempts.completion(session_id),
-        )
+        decode = self._attempts.completion(session_id)
+        reply, response = self._fetch(self.chat_url, body, session_id, on_retry, decode)
         return ChatReply(reply, returned_session(response))
 
     async def achat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """Async twin of `chat`."""
-        reply, response = await self._afetch(
-            self.chat_url,
-            body,
-            session_id=session_id,
-            on_retry=on_retry,
-            decode=self._attempts.completion(session_id),
-        )
+        decode = self._attempts.completion(session_id)
+        reply, response = await self._afetch(self.chat_url, body, session_id, on_retry, decode)
         return ChatReply(reply, returned_session(response))
 
     def stream_chat(
@@ -336,26 +324,18 @@ class PathorsClient:
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """POST to the session endpoint. Safe to retry: creating a session is idempotent."""
-        reply, _ = self._fetch(
-            self.session_url,
-            _session_body(session_id, variables),
-            session_id=None,
-            on_retry=None,
-            decode=self._attempts.session_reply(session_id),
-        )
+        body = _session_body(session_id, variables)
+        decode = self._attempts.session_reply(session_id)
+        reply, _ = self._fetch(self.session_url, body, None, None, decode)
         return reply
 
     async def acreate_session(
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """Async twin of `create_session`."""
-        reply, _ = await self._afetch(
-            self.session_url,
-            _session_body(session_id, variables),
-            session_id=None,
-            on_retry=None,
-            decode=self._attempts.session_reply(session_id),
-        )
+        body = _session_body(session_id, variables)
+        decode = self._attempts.session_reply(session_id)
+        reply, _ = await self._afetch(self.session_url, body, None, None, decode)
         return reply
 
 
