@@ -6,28 +6,27 @@ clients are used as they are, and every request still carries its own auth heade
 Redirects are never followed: a POST re-sent to another host would carry the key and the
 session id with it.
 
-This module sends and loops; the rest is elsewhere: `_connections` owns the shared pools,
-`_drain` gives a finished stream's connection back, `_failures` classifies what went
-wrong, `_retry` alone decides whether to send again, `_responses` reads bodies raw within
-their caps, `_stream_reader` turns a streamed body into chunks, and `_deadline` bounds
-each attempt in time.
+This module holds the calls' loops: send, read, and retry until done. The rest is
+elsewhere: `_attempt` builds, sends and classifies one attempt, `_retry` alone decides
+whether to send again and `_retry_loop` carries that out (hook, log, sleep),
+`_connections` owns the shared pools, `_drain` gives a finished stream's connection back,
+`_failures` classifies what went wrong, `_responses` reads bodies raw within their caps,
+`_stream_reader` turns a streamed body into chunks, and `_deadline` bounds each attempt
+in time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
-from langchain_pathors import _deadline, _json
+from langchain_pathors import _deadline
+from langchain_pathors._attempt import Attempts, Decode, encode, returned_session
 from langchain_pathors._connections import (
     DEFAULT_LIMITS,
     AsyncSender,
@@ -35,42 +34,13 @@ from langchain_pathors._connections import (
     SyncSender,
 )
 from langchain_pathors._drain import arelease_stream, release_stream
-from langchain_pathors._failures import (
-    SESSION_HEADER,
-    FailureClassifier,
-    outcome_unknown,
-    unreadable,
-    unsendable,
-)
+from langchain_pathors._failures import FailureClassifier, unreadable
 from langchain_pathors._redaction import Redactor, secrets_of
-from langchain_pathors._responses import (
-    ACCEPT_ENCODING,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    ERROR_BODY_BYTES,
-    BodyDecoder,
-    araw_chunks,
-    aread_body,
-    decode_completion,
-    decode_json,
-    is_event_stream,
-    raw_chunks,
-    read_body,
-)
-from langchain_pathors._retry import (
-    CallState,
-    Failed,
-    Failure,
-    RetryPolicy,
-    Verdict,
-)
+from langchain_pathors._responses import DEFAULT_MAX_RESPONSE_BYTES, araw_chunks, raw_chunks
+from langchain_pathors._retry import CallState, Failed, RetryPolicy
+from langchain_pathors._retry_loop import OnRetry, Retries, RetryEvent
 from langchain_pathors._sessions import validate_project_id
-from langchain_pathors._stream_reader import DEFAULT_MAX_EVENT_BYTES, StreamReader
-from langchain_pathors._version import __version__
-from langchain_pathors.errors import (
-    PathorsAuthenticationError,
-    PathorsError,
-    PathorsResponseError,
-)
+from langchain_pathors._stream_reader import DEFAULT_MAX_EVENT_BYTES
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -80,34 +50,16 @@ __all__ = [
     "DEFAULT_TOTAL_TIMEOUT",
     "ChatReply",
     "ClientConfig",
+    "OnRetry",
     "PathorsClient",
     "RetryEvent",
     "StreamChunk",
 ]
 
-logger = logging.getLogger("langchain_pathors")
-
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # One attempt of a non-streamed call, from sending to its last byte (and a stream's wait
 # for its headers): httpx's timeouts are per read, so a server trickling bytes never trips them.
 DEFAULT_TOTAL_TIMEOUT = 180.0
-
-# Retry sleeps go through these names so tests can observe them without patching asyncio.
-_sleep = time.sleep
-_async_sleep = asyncio.sleep
-
-
-@dataclass(frozen=True)
-class RetryEvent:
-    """Told to the `on_retry` hook before each retry sleeps."""
-
-    retry_number: int
-    delay: float
-    error: PathorsError
-
-
-# The hook may return an awaitable (async callback managers); the async path awaits it.
-OnRetry = Callable[[RetryEvent], object]
 
 
 class ChatReply(NamedTuple):
@@ -140,9 +92,6 @@ class ClientConfig:
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
 
-_T = TypeVar("_T")
-
-
 class PathorsClient:
     """Sends chat and session requests with the session-aware retry policy.
 
@@ -171,8 +120,16 @@ class PathorsClient:
         self.connections = SharedConnections(self.chat_url, config.timeout)
         # A server may echo the key or a default header's value back: errors never carry them.
         key = config.api_key.get_secret_value() if config.api_key is not None else None
-        self._redact = Redactor(secrets_of(key, config.default_headers))
-        self._failures = FailureClassifier(self._redact, config.total_timeout)
+        redact = Redactor(secrets_of(key, config.default_headers))
+        self._attempts = Attempts(
+            api_key=config.api_key,
+            default_headers=config.default_headers,
+            redact=redact,
+            failures=FailureClassifier(redact, config.total_timeout),
+            stream_idle_timeout=config.stream_idle_timeout,
+            max_response_bytes=config.max_response_bytes,
+            max_event_bytes=config.max_event_bytes,
+        )
 
     # ----------------------------------------------------------------- clients
     def _sync_client(self) -> SyncSender:
@@ -200,274 +157,80 @@ class PathorsClient:
         """Close the running loop's pool for this server (injected clients stay open)."""
         await self.connections.aclose()
 
-    # ----------------------------------------------------------------- requests
-    def _headers(self, session_id: str | None, *, stream: bool) -> dict[str, str]:
-        if self.config.api_key is None:
-            msg = "no API key: pass api_key=... or set PATHORS_API_KEY"
-            raise PathorsAuthenticationError(msg)
-        headers = {
-            "User-Agent": f"langchain-pathors/{__version__}",
-            **self.config.default_headers,
-            "Authorization": f"Bearer {self.config.api_key.get_secret_value()}",
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream" if stream else "application/json",
-            # Only what `_responses` can decompress within its caps.
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
-        if session_id is not None:
-            headers[SESSION_HEADER] = session_id
-        return headers
-
-    def _request(
-        self,
-        client: SyncSender | AsyncSender,
-        url: httpx.URL,
-        content: bytes,
-        session_id: str | None,
-        *,
-        stream: bool,
-    ) -> httpx.Request:
-        headers = self._headers(session_id, stream=stream)
-        try:
-            return client.build_request("POST", url, content=content, headers=headers)
-        except (UnicodeError, ValueError, httpx.InvalidURL):
-            # The exception would quote the offending value, which may be the key.
-            raise Failed(unsendable()) from None
-
-    def _error_decoder(self, response: httpx.Response) -> BodyDecoder:
-        return BodyDecoder(
-            response.headers.get("content-encoding", ""),
-            ERROR_BODY_BYTES,
-            over_limit=None,  # an error message needs only the start of the body
-            bad_body=PathorsResponseError,
-        )
-
-    def _body_decoder(self, response: httpx.Response, session_id: str | None) -> BodyDecoder:
-        def error(message: str) -> PathorsError:
-            return PathorsResponseError(
-                message, status_code=response.status_code, session_id=session_id
-            )
-
-        return BodyDecoder(
-            response.headers.get("content-encoding", ""),
-            self.config.max_response_bytes,
-            over_limit=lambda text: error(
-                f"{text}; raise it with ChatPathors(max_response_bytes=...) if such large "
-                "answers are expected"
-            ),
-            bad_body=error,
-        )
-
-    def _reader(self, response: httpx.Response, session_id: str | None) -> StreamReader:
-        reader = StreamReader(
-            session_id=session_id or _returned_session(response),
-            idle_timeout=self.config.stream_idle_timeout,
-            redact=self._redact,
-            content_encoding=response.headers.get("content-encoding", ""),
-            max_response_bytes=self.config.max_response_bytes,
-            max_event_bytes=self.config.max_event_bytes,
-        )
-        content_type = response.headers.get("content-type", "")
-        if not is_event_stream(content_type):
-            shown = content_type or "no content type"
-            raise reader.failure(f"asked for a stream but Pathors answered with {shown!r}")
-        return reader
-
-    # ------------------------------------------------------- acting on the policy
-    def _next_retry(self, retries_made: int, failure: Failure, call: CallState) -> RetryEvent:
-        """The retry to make now, or raise what the retry policy says to raise."""
-        verdict = self.config.retry.verdict(failure.kind, call)
-        error = failure.error
-        if verdict is Verdict.RESEND:
-            delay = self.config.retry.delay_for(retries_made + 1, failure.retry_after)
-            if delay is not None:
-                logger.info(
-                    "Pathors request failed (%s); retry %d of %d in %.2fs",
-                    type(error).__name__,
-                    retries_made + 1,
-                    self.config.retry.max_retries,
-                    delay,
-                )
-                return RetryEvent(retries_made + 1, delay, error)
-        elif verdict is Verdict.OUTCOME_UNKNOWN:
-            raise outcome_unknown(error, call.session_id) from error
-        elif verdict is Verdict.RAISE_FINAL:
-            error.is_retryable = False
-        raise error
-
-    def _wait_before_retry(
-        self, retries_made: int, failure: Failure, call: CallState, on_retry: OnRetry | None
-    ) -> int:
-        """Tell the hook and sleep before the next retry (or raise); return the retry count."""
-        event = self._next_retry(retries_made, failure, call)
-        if on_retry is not None:
-            on_retry(event)
-        _sleep(event.delay)
-        return event.retry_number
-
-    async def _await_before_retry(
-        self, retries_made: int, failure: Failure, call: CallState, on_retry: OnRetry | None
-    ) -> int:
-        """Async twin of `_wait_before_retry`; an awaitable from the hook is awaited."""
-        event = self._next_retry(retries_made, failure, call)
-        if on_retry is not None:
-            outcome = on_retry(event)
-            if inspect.isawaitable(outcome):
-                await outcome
-        await _async_sleep(event.delay)
-        return event.retry_number
-
-    # ------------------------------------------------------------- one attempt
-    def _open(
-        self,
-        client: SyncSender,
-        url: httpx.URL,
-        content: bytes,
-        session_id: str | None,
-        *,
-        stream: bool,
-    ) -> httpx.Response:
-        """Send once; return a 2xx response with its body unread, or raise `Failed`."""
-        request = self._request(client, url, content, session_id, stream=stream)
-        try:
-            response: httpx.Response = client.send(request, stream=True, follow_redirects=False)
-        except httpx.TransportError as exc:
-            failure = self._failures.transport(exc, url)
-        else:
-            if response.is_success:
-                return response
-            try:
-                decoder = self._error_decoder(response)
-                content = read_body(response, decoder)
-                failure = self._failures.status(response, content, decoder.truncated, session_id)
-            except (Failed, httpx.HTTPError):  # unreadable: the status still says enough
-                failure = self._failures.status(response, b"", True, session_id)
-            finally:
-                response.close()
-        raise Failed(failure)
-
-    async def _aopen(
-        self,
-        client: AsyncSender,
-        url: httpx.URL,
-        content: bytes,
-        session_id: str | None,
-        *,
-        stream: bool,
-    ) -> httpx.Response:
-        """Async twin of `_open`."""
-        request = self._request(client, url, content, session_id, stream=stream)
-        try:
-            response: httpx.Response = await client.send(
-                request, stream=True, follow_redirects=False
-            )
-        except httpx.TransportError as exc:
-            failure = self._failures.transport(exc, url)
-        else:
-            if response.is_success:
-                return response
-            try:
-                decoder = self._error_decoder(response)
-                content = await aread_body(response, decoder)
-                failure = self._failures.status(response, content, decoder.truncated, session_id)
-            except (Failed, httpx.HTTPError):
-                failure = self._failures.status(response, b"", True, session_id)
-            finally:
-                await response.aclose()
-        raise Failed(failure)
-
+    # ------------------------------------------------------- one call, retried
     def _fetch(
         self,
         url: httpx.URL,
         body: dict[str, Any],
-        *,
         session_id: str | None,
         on_retry: OnRetry | None,
-        decode: Callable[[bytes, int], _T],
-    ) -> tuple[_T, httpx.Response]:
+        decode: Decode,
+    ) -> tuple[dict[str, Any], httpx.Response]:
         """A non-streamed call: send and read within total_timeout, retried per the policy."""
         client = self._sync_client()
-        content = _encode(body)
+        content = encode(body)
         call = CallState(session_id)
-        retries = 0
+        retries = Retries(self.config.retry, on_retry)
         while True:
             with _deadline.deadline(self.config.total_timeout):
                 try:
-                    response = self._open(client, url, content, session_id, stream=False)
-                    try:
-                        raw = read_body(response, self._body_decoder(response, session_id))
-                    finally:
-                        response.close()
+                    response = self._attempts.open(client, url, content, session_id, stream=False)
+                    raw = self._attempts.read(response, session_id)
                     return decode(raw, response.status_code), response
                 except Failed as failed:
                     failure = failed.failure
                 except httpx.TransportError as exc:
-                    failure = self._failures.transport(exc, url)
+                    failure = self._attempts.failures.transport(exc, url)
                 except httpx.HTTPError as exc:
                     failure = unreadable(exc)
-            retries = self._wait_before_retry(retries, failure, call, on_retry)
+            retries.wait(failure, call)
 
     async def _afetch(
         self,
         url: httpx.URL,
         body: dict[str, Any],
-        *,
         session_id: str | None,
         on_retry: OnRetry | None,
-        decode: Callable[[bytes, int], _T],
-    ) -> tuple[_T, httpx.Response]:
+        decode: Decode,
+    ) -> tuple[dict[str, Any], httpx.Response]:
         """Async twin of `_fetch`."""
         client = self._async_client()
         await self._arm_closer()
-        content = _encode(body)
+        content = encode(body)
         call = CallState(session_id)
-        retries = 0
+        retries = Retries(self.config.retry, on_retry)
         while True:
             with _deadline.deadline(self.config.total_timeout):
                 try:
-                    response = await self._aopen(client, url, content, session_id, stream=False)
-                    try:
-                        raw = await aread_body(response, self._body_decoder(response, session_id))
-                    finally:
-                        await response.aclose()
+                    response = await self._attempts.aopen(
+                        client, url, content, session_id, stream=False
+                    )
+                    raw = await self._attempts.aread(response, session_id)
                     return decode(raw, response.status_code), response
                 except Failed as failed:
                     failure = failed.failure
                 except httpx.TransportError as exc:
-                    failure = self._failures.transport(exc, url)
+                    failure = self._attempts.failures.transport(exc, url)
                 except httpx.HTTPError as exc:
                     failure = unreadable(exc)
-            retries = await self._await_before_retry(retries, failure, call, on_retry)
+            await retries.await_(failure, call)
 
     # ----------------------------------------------------------------- chat
-    def _completion(self, session_id: str | None) -> Callable[[bytes, int], dict[str, Any]]:
-        return lambda raw, status: decode_completion(raw, status, session_id, self._redact)
-
     def chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """POST a non-streaming chat completion."""
-        reply, response = self._fetch(
-            self.chat_url,
-            body,
-            session_id=session_id,
-            on_retry=on_retry,
-            decode=self._completion(session_id),
-        )
-        return ChatReply(reply, _returned_session(response))
+        decode = self._attempts.completion(session_id)
+        reply, response = self._fetch(self.chat_url, body, session_id, on_retry, decode)
+        return ChatReply(reply, returned_session(response))
 
     async def achat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
     ) -> ChatReply:
         """Async twin of `chat`."""
-        reply, response = await self._afetch(
-            self.chat_url,
-            body,
-            session_id=session_id,
-            on_retry=on_retry,
-            decode=self._completion(session_id),
-        )
-        return ChatReply(reply, _returned_session(response))
+        decode = self._attempts.completion(session_id)
+        reply, response = await self._afetch(self.chat_url, body, session_id, on_retry, decode)
+        return ChatReply(reply, returned_session(response))
 
     def stream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -480,16 +243,18 @@ class PathorsClient:
         timeout, progress by stream_idle_timeout and the whole reply by max_response_bytes.
         """
         client = self._sync_client()
-        content = _encode(body)
-        retries = 0
+        content = encode(body)
+        retries = Retries(self.config.retry, on_retry)
         while True:
             delivered = False
             try:
                 with _deadline.deadline(self.config.total_timeout):
-                    response = self._open(client, self.chat_url, content, session_id, stream=True)
+                    response = self._attempts.open(
+                        client, self.chat_url, content, session_id, stream=True
+                    )
                 try:
-                    header_session = _returned_session(response)
-                    reader = self._reader(response, session_id)
+                    header_session = returned_session(response)
+                    reader = self._attempts.reader(response, session_id)
                     try:
                         for raw in raw_chunks(response):
                             for chunk in reader.feed(raw):
@@ -503,7 +268,7 @@ class PathorsClient:
                             yield StreamChunk(chunk, header_session)
                         return
                     except httpx.TransportError as exc:
-                        failure = self._failures.stream_transport(reader, exc)
+                        failure = self._attempts.failures.stream_transport(reader, exc)
                     except httpx.HTTPError as exc:
                         failure = unreadable(exc)
                 finally:
@@ -511,7 +276,7 @@ class PathorsClient:
             except Failed as failed:
                 failure = failed.failure
             call = CallState(session_id, streamed=True, delivered=delivered)
-            retries = self._wait_before_retry(retries, failure, call, on_retry)
+            retries.wait(failure, call)
 
     async def astream_chat(
         self, body: dict[str, Any], *, session_id: str | None, on_retry: OnRetry | None = None
@@ -519,18 +284,18 @@ class PathorsClient:
         """Async twin of `stream_chat`."""
         client = self._async_client()
         await self._arm_closer()
-        content = _encode(body)
-        retries = 0
+        content = encode(body)
+        retries = Retries(self.config.retry, on_retry)
         while True:
             delivered = False
             try:
                 with _deadline.deadline(self.config.total_timeout):
-                    response = await self._aopen(
+                    response = await self._attempts.aopen(
                         client, self.chat_url, content, session_id, stream=True
                     )
                 try:
-                    header_session = _returned_session(response)
-                    reader = self._reader(response, session_id)
+                    header_session = returned_session(response)
+                    reader = self._attempts.reader(response, session_id)
                     try:
                         async for raw in araw_chunks(response):
                             for chunk in reader.feed(raw):
@@ -544,7 +309,7 @@ class PathorsClient:
                             yield StreamChunk(chunk, header_session)
                         return
                     except httpx.TransportError as exc:
-                        failure = self._failures.stream_transport(reader, exc)
+                        failure = self._attempts.failures.stream_transport(reader, exc)
                     except httpx.HTTPError as exc:
                         failure = unreadable(exc)
                 finally:
@@ -552,36 +317,25 @@ class PathorsClient:
             except Failed as failed:
                 failure = failed.failure
             call = CallState(session_id, streamed=True, delivered=delivered)
-            retries = await self._await_before_retry(retries, failure, call, on_retry)
+            await retries.await_(failure, call)
 
     # ----------------------------------------------------------------- sessions
-    def _session_reply(self, session_id: str) -> Callable[[bytes, int], dict[str, Any]]:
-        return lambda raw, status: decode_json(raw, status, session_id, self._redact)
-
     def create_session(
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """POST to the session endpoint. Safe to retry: creating a session is idempotent."""
-        reply, _ = self._fetch(
-            self.session_url,
-            _session_body(session_id, variables),
-            session_id=None,
-            on_retry=None,
-            decode=self._session_reply(session_id),
-        )
+        body = _session_body(session_id, variables)
+        decode = self._attempts.session_reply(session_id)
+        reply, _ = self._fetch(self.session_url, body, None, None, decode)
         return reply
 
     async def acreate_session(
         self, session_id: str, variables: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """Async twin of `create_session`."""
-        reply, _ = await self._afetch(
-            self.session_url,
-            _session_body(session_id, variables),
-            session_id=None,
-            on_retry=None,
-            decode=self._session_reply(session_id),
-        )
+        body = _session_body(session_id, variables)
+        decode = self._attempts.session_reply(session_id)
+        reply, _ = await self._afetch(self.session_url, body, None, None, decode)
         return reply
 
 
@@ -590,16 +344,3 @@ def _session_body(session_id: str, variables: Mapping[str, Any] | None) -> dict[
     if variables is not None:
         body["variables"] = dict(variables)
     return body
-
-
-def _encode(body: dict[str, Any]) -> bytes:
-    try:
-        return _json.dumps(body)
-    except (TypeError, ValueError) as exc:
-        msg = f"the request cannot be encoded as JSON: {exc}"
-        raise PathorsError(msg) from None
-
-
-def _returned_session(response: httpx.Response) -> str | None:
-    value: str | None = response.headers.get(SESSION_HEADER)
-    return value

@@ -7,14 +7,14 @@ import pytest
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Patch the client's retry sleeps (sync and async) and record their durations."""
+    """Record the retry sleeps (sync and async) through `_retry_loop`'s seam, without waiting."""
     recorded: list[float] = []
 
     async def fake_async_sleep(delay: float) -> None:
         recorded.append(delay)
 
-    monkeypatch.setattr("langchain_pathors._client._sleep", recorded.append)
-    monkeypatch.setattr("langchain_pathors._client._async_sleep", fake_async_sleep)
+    monkeypatch.setattr("langchain_pathors._retry_loop.sleep", recorded.append)
+    monkeypatch.setattr("langchain_pathors._retry_loop.async_sleep", fake_async_sleep)
     return recorded
 
 

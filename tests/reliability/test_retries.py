@@ -97,7 +97,7 @@ def test_server_that_comes_back_during_backoff_gets_the_turn_once(
         if len(slept) == 1:
             emu.start()
 
-    monkeypatch.setattr("langchain_pathors._client._sleep", start_server_instead_of_sleeping)
+    monkeypatch.setattr("langchain_pathors._retry_loop.sleep", start_server_instead_of_sleeping)
     llm = ChatPathors(
         base_url=f"http://127.0.0.1:{port}", project_id=PROJECT, api_key=API_KEY, max_retries=3
     )

@@ -158,7 +158,7 @@ FAILING: list[tuple[str, Fault, bool]] = [
 def test_no_secret_in_logs_errors_callbacks_or_traces(
     emu: PathorsEmulator, debug_logs: Records, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_pathors._client._sleep", lambda delay: None)
+    monkeypatch.setattr("langchain_pathors._retry_loop.sleep", lambda delay: None)
     llm = secret_model(emu)
     handler, tracer = Everything(), RunCollector()
     config: Any = {"callbacks": [handler, tracer]}
