@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     )
     from langchain_core.language_models import LangSmithParams
 
-    from langchain_pathors._client import OnRetry, RetryEvent
+    from langchain_pathors._retry_loop import OnRetry, RetryEvent
 
 __all__ = ["SECRET_PARAMS", "ls_params", "redact_params", "retry_hook"]
 

@@ -86,8 +86,20 @@ def test_without_orjson_the_standard_library_is_used(monkeypatch: pytest.MonkeyP
 
 
 # ------------------------------------------------------------------------------- decoding
+# Integers within 64 bits (see the test of larger ones below).
+answers = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(values)
+@given(answers)
 def test_decodes_what_the_standard_library_decodes(body: Any) -> None:
     text = json.dumps(body)  # ASCII escapes, lone surrogates included
     assert _json.loads(text) == json.loads(text)
