@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_pathors import ChatPathors, _deadline_sockets
+from langchain_pathors import ChatPathors, _deadline_sockets, _direct_send
 from langchain_pathors import _connections as connections
 from tests.unit_tests.conftest import API_KEY, PROJECT, completion, stream_response, text_stream
 
@@ -329,7 +329,7 @@ def test_a_shared_view_builds_the_request_httpx_would(headers: dict[str, str]) -
     client = httpx.Client()
     timeout = httpx.Timeout(7, connect=3)
     url = httpx.URL(f"{BASE}/api/project/p/integration/api/chat/completions")
-    view = connections._SyncView(client, timeout, url)
+    view = _direct_send.SyncView(client, timeout, url)
     ours = view.build_request("POST", url, content=b'{"a":1}', headers=headers)
     httpx_own = client.build_request(
         "POST", url, content=b'{"a":1}', headers=headers, timeout=timeout
@@ -384,7 +384,7 @@ def test_every_shared_pool_carries_the_deadline(monkeypatch: pytest.MonkeyPatch)
             for transport in pools:
                 assert isinstance(transport._pool._network_backend, backend_type)  # type: ignore[attr-defined]
             # The transport a shared view sends through directly is one of those pools.
-            view_transport = connections._transport_of(client, httpx.URL(BASE))
+            view_transport = _direct_send._transport_of(client, httpx.URL(BASE))
             assert any(view_transport is pool for pool in pools)
     finally:
         sync_client.close()
