@@ -23,15 +23,16 @@ from langchain_core.load import dumps
 from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_pathors import ChatPathors, PathorsError, SessionVariables
-from langchain_pathors.emulator import Fault, PathorsEmulator, PathwayRequest
+from langchain_pathors.emulator import Fault, PathorsEmulator
 from tests.leaks import authorized_requests, error_texts
 from tests.tracing import RunCollector
 
+from ._quiet_emulator import emu, quiet_emu
 from ._raw_server import RawServer
 from .conftest import API_KEY, PROJECT, free_port
 from .test_secrets import Everything, Records, debug_logs
 
-__all__ = ["debug_logs"]  # a fixture, imported to be used here
+__all__ = ["debug_logs", "emu", "quiet_emu"]  # fixtures, imported to be used here
 
 SECRET_VARIABLE = "var-canary-acct-0042-7788"
 SECRET_HEADER = "hdr-canary-malformed-9911"
@@ -46,24 +47,6 @@ def leaks(*texts: object) -> list[str]:
 
 def log_leaks(records: Records) -> list[str]:
     return leaks(*records.texts())
-
-
-@pytest.fixture(scope="module")
-def quiet_emu() -> Iterator[PathorsEmulator]:
-    """An emulator whose pathway never repeats the session variables back."""
-
-    def reply(request: PathwayRequest) -> str:
-        return f"You said: {request.last_user_text}"
-
-    with PathorsEmulator(reply, project_id=PROJECT, api_key=API_KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(quiet_emu: PathorsEmulator) -> Iterator[PathorsEmulator]:
-    quiet_emu.reset()
-    yield quiet_emu
-    quiet_emu.reset()
 
 
 def call(llm: ChatPathors, mode: str, config: Any = None, **kwargs: Any) -> str:
