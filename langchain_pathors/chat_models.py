@@ -31,6 +31,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_pathors import _call
+from langchain_pathors._binding import bind_hiding_variables
 from langchain_pathors._client import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -46,7 +47,6 @@ from langchain_pathors._session_params import check_init_arguments, refuse_cache
 from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
 from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
-from langchain_pathors._session_variables import hide_session_variables
 from langchain_pathors._sessions import (
     PathorsSession,
     validate_project_id,
@@ -383,7 +383,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions):
 
     def bind(self, **kwargs: Any) -> _ChatModelBinding:
         """Fix call arguments; `session_variables` become `SessionVariables` (never shown)."""
-        return super().bind(**hide_session_variables(kwargs))
+        return bind_hiding_variables(self, kwargs)
 
     # ------------------------------------------------------------ tools
     def bind_tools(
