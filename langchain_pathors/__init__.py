@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         PathorsServerError,
         PathorsSessionBusyError,
         PathorsSessionForkedError,
+        PathorsSessionRegistryError,
         PathorsStreamError,
         PathorsTimeoutError,
     )
@@ -59,6 +60,7 @@ __all__ = [
     "PathorsSession",
     "PathorsSessionBusyError",
     "PathorsSessionForkedError",
+    "PathorsSessionRegistryError",
     "PathorsStreamError",
     "PathorsTimeoutError",
     "SessionVariables",

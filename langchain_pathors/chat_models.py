@@ -32,6 +32,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_pathors import _call
+from langchain_pathors._binding import bind_hiding_variables
 from langchain_pathors._client import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -47,7 +48,6 @@ from langchain_pathors._session_params import check_init_arguments, refuse_cache
 from langchain_pathors._session_registry import SessionRegistry
 from langchain_pathors._session_resolver import Endpoint, SessionRules
 from langchain_pathors._session_turns import PROCESS_SESSIONS, SessionTurns
-from langchain_pathors._session_variables import hide_session_variables
 from langchain_pathors._sessions import PathorsSession, validate_project_id, validate_session_id
 from langchain_pathors._settings import check_settings, validate_without_inputs, warn_if_cleartext
 from langchain_pathors._tracing import ls_params, redact_params
@@ -380,7 +380,7 @@ class ChatPathors(RebuiltAcrossCopies, ConfigSessionOptions, BaseChatModel):
 
     def bind(self, **kwargs: Any) -> _ChatModelBinding:
         """Fix call arguments; `session_variables` become `SessionVariables` (never shown)."""
-        return super().bind(**hide_session_variables(kwargs))
+        return bind_hiding_variables(self, kwargs)
 
     # ------------------------------------------------------------ tools
     def bind_tools(

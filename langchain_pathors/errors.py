@@ -55,6 +55,7 @@ __all__ = [
     "PathorsServerError",
     "PathorsSessionBusyError",
     "PathorsSessionForkedError",
+    "PathorsSessionRegistryError",
     "PathorsStreamError",
     "PathorsTimeoutError",
 ]
@@ -275,3 +276,23 @@ class PathorsSessionBusyError(PathorsError):
     """
 
     is_retryable = True
+
+
+class PathorsSessionRegistryError(PathorsError):
+    """The shared session registry (Redis) could not be reached or answered with an error.
+
+    Raised before sending: no request went to Pathors for the call that raised it. The
+    message names the registry's host and the redis-py error's class, never the password
+    in its URL. Not retried by the package.
+
+    Example:
+        ```python
+        from langchain_pathors.redis import RedisSessionRegistry
+
+        llm = ChatPathors(session_registry=RedisSessionRegistry("redis://cache:6379/0"))
+        try:
+            llm.invoke("Hi", session_id="user-42")
+        except PathorsSessionRegistryError as e:
+            print("Redis is unavailable, nothing was sent:", e)
+        ```
+    """

@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from langchain_pathors._session_gate import GateBusyError, KeyedGate, Ticket
-from langchain_pathors.errors import PathorsError
+from langchain_pathors.errors import PathorsSessionRegistryError
 
 try:
     import redis
@@ -49,20 +49,13 @@ try:
 except ImportError:  # the module still imports (docs, doctests); building a registry fails
     redis = None  # type: ignore[assignment]
 
+# The error is re-exported: it lived here before it moved to `langchain_pathors.errors`.
 __all__ = ["PathorsSessionRegistryError", "RedisSessionRegistry"]
 
 logger = logging.getLogger("langchain_pathors")
 
 DEFAULT_SESSION_TTL = 7 * 24 * 3600.0
 DEFAULT_TURN_LEASE = 30.0
-
-
-class PathorsSessionRegistryError(PathorsError):
-    """The session registry (Redis) could not be reached or answered with an error.
-
-    No request was sent to Pathors for the call that raised it. The message names the
-    Redis host, never its password.
-    """
 
 
 def _redis_key(prefix: str, kind: str, key: Hashable) -> str:

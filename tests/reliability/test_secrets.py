@@ -21,10 +21,13 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
 
 from langchain_pathors import ChatPathors, PathorsError
-from langchain_pathors.emulator import Fault, PathorsEmulator, PathwayRequest
+from langchain_pathors.emulator import Fault, PathorsEmulator
 from tests.tracing import RunCollector
 
+from ._quiet_emulator import emu, quiet_emu
 from .conftest import API_KEY, PROJECT
+
+__all__ = ["emu", "quiet_emu"]  # fixtures, imported to be used here
 
 SECRET_VARIABLE = "var-canary-ssn-31337"
 SECRET_HEADER = "hdr-canary-4242"
@@ -104,28 +107,6 @@ def error_texts(error: BaseException) -> list[str]:
         "".join(traceback.format_exception(error)),
         repr(pickle.loads(pickle.dumps(error))),
     ]
-
-
-@pytest.fixture(scope="module")
-def quiet_emu() -> Iterator[PathorsEmulator]:
-    """An emulator whose pathway never repeats session variables back.
-
-    (The default echo pathway greets with them: the pathway's own output, which is the
-    user's business, not a leak.)
-    """
-
-    def reply(request: PathwayRequest) -> str:
-        return f"You said: {request.last_user_text}"
-
-    with PathorsEmulator(reply, project_id=PROJECT, api_key=API_KEY) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(quiet_emu: PathorsEmulator) -> Iterator[PathorsEmulator]:
-    quiet_emu.reset()
-    yield quiet_emu
-    quiet_emu.reset()
 
 
 def secret_model(emu: PathorsEmulator, **kwargs: Any) -> ChatPathors:

@@ -21,17 +21,19 @@ from typing import Any
 import pytest
 from langchain_core.load import dumps
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
 
 from langchain_pathors import ChatPathors, PathorsError, SessionVariables
-from langchain_pathors.emulator import Fault, PathorsEmulator, PathwayRequest
+from langchain_pathors.emulator import Fault, PathorsEmulator
 from tests.leaks import authorized_requests, error_texts
 from tests.tracing import RunCollector
 
+from ._quiet_emulator import emu, quiet_emu
 from ._raw_server import RawServer
 from .conftest import API_KEY, PROJECT, free_port
 from .test_secrets import Everything, Records, debug_logs
 
-__all__ = ["debug_logs"]  # a fixture, imported to be used here
+__all__ = ["debug_logs", "emu", "quiet_emu"]  # fixtures, imported to be used here
 
 SECRET_VARIABLE = "var-canary-acct-0042-7788"
 SECRET_HEADER = "hdr-canary-malformed-9911"
@@ -46,24 +48,6 @@ def leaks(*texts: object) -> list[str]:
 
 def log_leaks(records: Records) -> list[str]:
     return leaks(*records.texts())
-
-
-@pytest.fixture(scope="module")
-def quiet_emu() -> Iterator[PathorsEmulator]:
-    """An emulator whose pathway never repeats the session variables back."""
-
-    def reply(request: PathwayRequest) -> str:
-        return f"You said: {request.last_user_text}"
-
-    with PathorsEmulator(reply, project_id=PROJECT, api_key=API_KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(quiet_emu: PathorsEmulator) -> Iterator[PathorsEmulator]:
-    quiet_emu.reset()
-    yield quiet_emu
-    quiet_emu.reset()
 
 
 def call(llm: ChatPathors, mode: str, config: Any = None, **kwargs: Any) -> str:
@@ -259,6 +243,49 @@ def test_bind_with_a_plain_dict_is_hidden_too(emu: PathorsEmulator) -> None:
     record = emu.session("s-plain")
     assert record is not None
     assert record.variables == {"acct": SECRET_VARIABLE}
+    llm.close()
+
+
+@tool
+def account_balance(account: str) -> str:
+    """The balance of one of the user's accounts."""
+    return f"{account}: 12 EUR"
+
+
+BINDINGS = {
+    "bind_tools, then bind": lambda llm, **kw: llm.bind_tools([account_balance]).bind(**kw),
+    "bind, then bind again": lambda llm, **kw: llm.bind(session_id=kw.pop("session_id")).bind(**kw),
+    "bind_tools, with_config, bind": lambda llm, **kw: (
+        llm.bind_tools([account_balance]).with_config(run_name="support").bind(**kw)
+    ),
+}
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_variables_bound_on_a_binding_are_hidden_too(
+    emu: PathorsEmulator, debug_logs: Records, binding: str
+) -> None:
+    """A plain dict bound after `bind_tools` (LangChain's own binding) is hidden as well."""
+    llm = ChatPathors(base_url=emu.base_url, project_id=PROJECT, api_key=API_KEY)
+    session_id = "s-rebound"
+    user_llm = BINDINGS[binding](
+        llm, session_id=session_id, session_variables={"acct": SECRET_VARIABLE}
+    )
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | user_llm
+    handler, tracer = Everything(), RunCollector()
+    config: Any = {"callbacks": [handler, tracer]}
+    for mode in ALL_MODES:
+        assert call(user_llm, mode, config) == "You said: Hi", mode
+    assert chain.invoke({"q": "Hi"}, config=config).content == "You said: Hi"
+
+    record = emu.session(session_id)
+    assert record is not None
+    assert record.variables == {"acct": SECRET_VARIABLE}  # sent, once
+    assert record.turns == 5
+    assert len(tracer.runs) == 5
+    assert leaks(repr(user_llm), str(user_llm), dumps(user_llm), repr(chain), dumps(chain)) == []
+    assert leaks(handler.seen, *(run.model_dump_json() for run in tracer.runs)) == []
+    assert log_leaks(debug_logs) == []
     llm.close()
 
 

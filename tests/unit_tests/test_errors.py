@@ -32,6 +32,9 @@ from langchain_pathors.errors import (
     PathorsRateLimitError,
     PathorsResponseError,
     PathorsServerError,
+    PathorsSessionBusyError,
+    PathorsSessionForkedError,
+    PathorsSessionRegistryError,
     PathorsStreamError,
     PathorsTimeoutError,
     error_class_for_status,
@@ -49,6 +52,9 @@ HIERARCHY: list[tuple[type[PathorsError], type[ModelError], bool]] = [
     (PathorsTimeoutError, ModelTimeoutError, True),
     (PathorsOutcomeUnknownError, ModelAPIError, False),
     (PathorsAPIStatusError, ModelError, False),
+    (PathorsSessionForkedError, ModelError, False),
+    (PathorsSessionBusyError, ModelError, True),
+    (PathorsSessionRegistryError, ModelError, False),
 ]
 ALL_CLASSES = [getattr(errors, name) for name in errors.__all__]
 

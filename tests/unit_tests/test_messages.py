@@ -21,13 +21,13 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_pathors import PathorsResponseError
 from langchain_pathors._messages import (
     ChunkConverter,
     message_from_response,
     message_to_wire,
     messages_to_wire,
 )
-from langchain_pathors.errors import PathorsResponseError
 
 UNKNOWN_USAGE = {"prompt_tokens": -1, "completion_tokens": -1, "total_tokens": -1}
 WEATHER_CALL = {

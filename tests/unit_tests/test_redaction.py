@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from langchain_pathors import PathorsOutcomeUnknownError, PathorsServerError
 from langchain_pathors._redaction import (
     MAX_VARIABLE_VALUES,
     Redactor,
@@ -18,7 +19,6 @@ from langchain_pathors._redaction import (
     scrub_error,
     variable_values,
 )
-from langchain_pathors.errors import PathorsOutcomeUnknownError, PathorsServerError
 from tests.leaks import authorized_requests, error_texts
 
 KEY = "sk-redaction-canary-1234"

@@ -17,12 +17,13 @@ fakeredis = pytest.importorskip("fakeredis", reason="fakeredis comes with the te
 
 from langchain_core.messages import HumanMessage  # noqa: E402
 
-from langchain_pathors import PathorsSessionBusyError, PathorsSessionForkedError  # noqa: E402
-from langchain_pathors._session_gate import GateBusyError  # noqa: E402
-from langchain_pathors.redis import (  # noqa: E402
+from langchain_pathors import (  # noqa: E402
+    PathorsSessionBusyError,
+    PathorsSessionForkedError,
     PathorsSessionRegistryError,
-    RedisSessionRegistry,
 )
+from langchain_pathors._session_gate import GateBusyError  # noqa: E402
+from langchain_pathors.redis import RedisSessionRegistry  # noqa: E402
 
 from .conftest import FakePathors  # noqa: E402
 
@@ -150,6 +151,14 @@ def test_without_redis_py_the_module_imports_and_a_registry_says_what_to_install
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "langchain-pathors[redis]"' in done.stdout
+
+
+def test_the_registry_error_still_imports_from_its_old_home() -> None:
+    # It moved to `langchain_pathors.errors`; code written against 0.x keeps working.
+    from langchain_pathors import redis as old_home
+
+    assert old_home.PathorsSessionRegistryError is PathorsSessionRegistryError
+    assert "PathorsSessionRegistryError" in old_home.__all__
 
 
 def test_repr_and_errors_never_show_the_redis_password(registry_on: Any, server: Any) -> None:

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
+from langchain_pathors import PathorsSession
 from langchain_pathors._sessions import (
     MAX_SESSION_ID_LENGTH,
-    PathorsSession,
     new_session_id,
     session_from_body,
     validate_project_id,

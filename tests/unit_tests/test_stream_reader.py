@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 
-from langchain_pathors import _stream_reader
+from langchain_pathors import PathorsError, PathorsStreamError, PathorsTimeoutError, _stream_reader
 from langchain_pathors._retry import Failed, Failure, FailureKind
 from langchain_pathors._sse import ServerSentEvent
 from langchain_pathors._stream_reader import StreamReader
-from langchain_pathors.errors import PathorsError, PathorsStreamError, PathorsTimeoutError
 
 KEEP_ALIVE = ServerSentEvent(comment=True)
 DONE = ServerSentEvent(data="[DONE]")
