@@ -56,10 +56,6 @@ def _leave_open() -> None:
     """ChatOpenAI's default HTTP clients are process-wide (cached): not ours to close."""
 
 
-async def _aleave_open() -> None:
-    """The async twin of `_leave_open`."""
-
-
 # ------------------------------------------------------------------------ invoke
 def raw_httpx_invoke(api_root: str) -> tuple[Invoke, Callable[[], None]]:
     client = httpx.Client(limits=LIMITS)
@@ -167,7 +163,14 @@ def chat_pathors_ainvoke(base_url: str) -> tuple[AInvoke, Callable[[], Awaitable
 
 def chat_openai_ainvoke(api_root: str) -> tuple[AInvoke, Callable[[], Awaitable[None]]]:
     model = chat_openai(api_root)
-    return (lambda: model.ainvoke(PROMPT)), _aleave_open
+
+    async def close_in_loop() -> None:
+        # Its async pool is process-wide (cached by langchain_openai) and bound to this
+        # loop: closed here, as an app would at shutdown, it does not warn about 100
+        # unclosed transports at exit. No later phase uses ChatOpenAI asynchronously.
+        await model.root_async_client.close()
+
+    return (lambda: model.ainvoke(PROMPT)), close_in_loop
 
 
 # ------------------------------------------------------------------------ long histories
