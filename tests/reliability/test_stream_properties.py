@@ -68,7 +68,7 @@ class Scripted:
         common: dict[str, Any] = {"project_id": PROJECT, "api_key": API_KEY, "max_retries": 0}
         self.socket_model = ChatPathors(base_url=server.base_url, **common)
         self.mock_model = ChatPathors(
-            base_url="http://mock.invalid",
+            base_url="https://mock.invalid",  # never dialled: the mock transport answers
             http_client=httpx.Client(transport=transport),
             http_async_client=httpx.AsyncClient(transport=transport),
             **common,
