@@ -116,6 +116,12 @@ def created_digest(endpoint: Endpoint, session_id: str, variables: Variables) ->
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+# A session's first reply is not recorded as its head: a fork takes two continuations
+# from one reply, and the first of them records its own. So a process that starts many
+# conversations that never continue (one-shot calls) keeps no table entry for them.
+_FIRST_TURNS = frozenset({"new", "server"})
+
+
 class Turn:
     """One call's turn: its session, why, and the stamp its result carries."""
 
@@ -146,7 +152,8 @@ class Turn:
         session_id = metadata.get("session_id")
         if isinstance(session_id, str):
             self._landed_in = session_id
-            self._turns.state.heads.set(self._turns.key(session_id), self.reply_id)
+            if self.source not in _FIRST_TURNS:
+                self._turns.state.heads.set(self._turns.key(session_id), self.reply_id)
 
     def failed(self) -> None:
         """The request may have reached the server: its effect is unknown, forget the head."""

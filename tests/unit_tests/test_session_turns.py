@@ -49,6 +49,23 @@ def test_chat_loop_keeps_the_server_session_with_no_id_passed(fake: FakePathors)
     ]
 
 
+def test_one_shot_calls_keep_no_head_and_a_fork_from_a_first_reply_is_still_seen(
+    fake: FakePathors,
+) -> None:
+    from langchain_pathors._session_turns import PROCESS_SESSIONS
+
+    llm = fake.model()
+    for _ in range(20):  # one-shot calls (scripts, per-request handlers)
+        llm.invoke("Hi")
+    assert len(PROCESS_SESSIONS.heads) == 0  # a first reply is not recorded
+    first = llm.invoke("Hi")
+    branch: list[BaseMessage] = [HumanMessage("Hi"), first]
+    llm.invoke([*branch, HumanMessage("one way")])  # continues: this head is recorded
+    assert len(PROCESS_SESSIONS.heads) == 1
+    with pytest.raises(PathorsSessionForkedError):
+        llm.invoke([*branch, HumanMessage("another way")])  # from the same first reply
+
+
 async def test_async_stream_loop_keeps_the_session(fake: FakePathors) -> None:
     llm = fake.model(session_variables={"plan": "pro"})
     history: list[BaseMessage] = [HumanMessage("Hi")]
