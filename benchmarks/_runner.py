@@ -339,8 +339,7 @@ def bench_asyncio_run(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
 
     built = {
         "raw_httpx": c.raw_httpx_asyncio_run(emu.api_root),
-        "langchain_floor": c.langchain_floor_asyncio_run(),
-        "bare_loop": c.bare_loop_asyncio_run(),
+        "floor": c.floor_asyncio_run(emu.api_root),
         "chat_pathors": c.chat_pathors_asyncio_run(emu.base_url),
         "chat_openai": c.chat_openai_asyncio_run(emu.api_root),
     }
@@ -380,14 +379,12 @@ def bench_asyncio_run(emu: EmulatorProcess, plan: Plan) -> dict[str, Any]:
         for _, close in built.values():
             close()
     calls = plan.asyncio_rounds * plan.asyncio_calls
-    # LangChain's own cost in a new loop is the fake model's run minus the bare loop's,
-    # which raw httpx's figure already holds: floor = raw httpx + (fake - bare loop).
-    bare = cpu.pop("bare_loop")
-    lc_own = [f - b for f, b in zip(cpu.pop("langchain_floor"), bare, strict=True)]
+    # The floor ran raw httpx's request and the fake model's ainvoke in one loop; what it
+    # spent beyond raw httpx (same round) is LangChain's own cost, so raw + that = floor.
+    lc_own = [f - r for f, r in zip(cpu.pop("floor"), cpu["raw_httpx"], strict=True)]
     return {
         "calls": calls,
         "cpu_per_call": summarise({**cpu, "langchain_floor": lc_own}),
-        "bare_loop": summarise({"bare_loop": bare})["bare_loop"],
         "failed_calls": failures,
         "first_error": errors,
         "resource_warnings": resource_warnings,
