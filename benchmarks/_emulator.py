@@ -28,6 +28,25 @@ _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 10.0
 
 
+# The CPUs this run may use, read before anything is pinned.
+_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def split_cpus(*, server: int | None = None) -> None:
+    """Servers on the last CPU, the measuring process on the others (Linux, 2+ CPUs).
+
+    On a 2-core machine a client and its server otherwise share both cores, and the
+    scheduler moving them about adds to each contender's CPU figure unevenly. Every
+    contender is measured under the same split; with one CPU this does nothing.
+    """
+    if len(_CPUS) < 2:
+        return
+    if server is None:
+        os.sched_setaffinity(0, set(_CPUS[:-1]))
+    else:
+        os.sched_setaffinity(server, {_CPUS[-1]})
+
+
 class EmulatorProcess:
     """A running emulator subprocess; use as a context manager.
 
@@ -96,6 +115,7 @@ class EmulatorProcess:
         self._proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err
         )
+        split_cpus(server=self._proc.pid)
 
     def wait_ready(self) -> None:
         """Wait for the printed base URL and a healthy `/_emulator/health`; stop on failure."""

@@ -27,7 +27,7 @@ import psutil
 
 from benchmarks import _contenders as c
 from benchmarks import _report
-from benchmarks._emulator import ROOT, EmulatorProcess
+from benchmarks._emulator import ROOT, EmulatorProcess, split_cpus
 
 T = TypeVar("T")
 PHASES = (
@@ -646,6 +646,7 @@ def _bytecode_cache() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _bytecode_cache()
+    split_cpus()  # this process (and its workers) off the emulators' CPU
     plan = QUICK if args.quick else FULL
     phases = [p for p in args.only.split(",") if p] or list(PHASES)
     unknown = set(phases) - set(PHASES)
