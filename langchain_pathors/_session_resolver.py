@@ -77,13 +77,16 @@ class Endpoint:
 
     def produced(self, message: BaseMessage) -> bool:
         """Whether `message` is a reply of this project (same base URL) with a session."""
-        if not isinstance(message, AIMessage):
-            return False
+        # Every message has response_metadata; most are empty or not ours, so those cheap
+        # misses come first (`isinstance` on a pydantic class is the slow test). A history
+        # is scanned with this on every call: 1,000 messages, 165 -> 100 us.
         meta = message.response_metadata
         return (
-            meta.get("model_provider") == PROVIDER
-            and meta.get("pathors_project_id") == self.project_id
+            bool(meta)
             and meta.get("pathors_base_url") == self.base_url
+            and meta.get("pathors_project_id") == self.project_id
+            and meta.get("model_provider") == PROVIDER
+            and isinstance(message, AIMessage)
             and isinstance(meta.get("session_id"), str)
         )
 
@@ -140,20 +143,11 @@ def thread_session_id(thread_id: str, rule: ThreadRule) -> str:
 def _last_reply(
     messages: Sequence[BaseMessage], endpoint: Endpoint, session_id: str | None = None
 ) -> AIMessage | None:
-    # A long history with no reply of ours is scanned whole on every call, so the cheap
-    # misses come first (1,000 messages: 177 -> 100 us); `Endpoint.produced` decides.
-    base_url = endpoint.base_url
     for message in reversed(messages):
-        if not isinstance(message, AIMessage):
-            continue
-        meta = message.response_metadata
-        if (
-            meta
-            and meta.get("pathors_base_url") == base_url
-            and endpoint.produced(message)
-            and (session_id is None or meta["session_id"] == session_id)
+        if endpoint.produced(message) and (
+            session_id is None or message.response_metadata["session_id"] == session_id
         ):
-            return message
+            return message  # type: ignore[return-value]
     return None
 
 
