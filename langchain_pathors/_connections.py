@@ -156,14 +156,6 @@ def _new_client(kind: type[_Client], key: PoolKey) -> _Client:
     return client
 
 
-def _new_sync(key: PoolKey) -> httpx.Client:
-    return _new_client(httpx.Client, key)
-
-
-def _new_async(key: PoolKey) -> httpx.AsyncClient:
-    return _new_client(httpx.AsyncClient, key)
-
-
 # ----------------------------------------------------------------------------- registry
 class _Registry:
     """Every shared client of this process; one instance, `_REGISTRY`."""
@@ -191,7 +183,7 @@ class _Registry:
         with self.lock:
             client = self.sync.get(key)
             if client is None:
-                client = self.sync[key] = _new_sync(key)
+                client = self.sync[key] = _new_client(httpx.Client, key)
             self.users.setdefault(key, weakref.WeakSet()).add(user)
             return client
 
@@ -209,7 +201,7 @@ class _Registry:
                 self.closers[loop] = self.unarmed[loop] = closer
             client = clients.get(key)
             if client is None:
-                client = clients[key] = _new_async(key)
+                client = clients[key] = _new_client(httpx.AsyncClient, key)
             return client
 
     def forget_loop(self, loop: asyncio.AbstractEventLoop) -> None:

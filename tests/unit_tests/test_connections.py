@@ -47,24 +47,16 @@ class Recorder:
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     """A fresh registry whose shared clients answer from a MockTransport."""
     rec = Recorder()
-    real_sync, real_async = connections._new_sync, connections._new_async
+    real_new_client = connections._new_client
 
-    def new_sync(key: connections.PoolKey) -> httpx.Client:
-        client = real_sync(key)
-        client._transport = httpx.MockTransport(rec.handler)
+    def new_client(kind: Any, key: connections.PoolKey) -> Any:
+        client = real_new_client(kind, key)
+        client._transport = httpx.MockTransport(rec.handler)  # answers sync and async
         client._mounts = {}
-        rec.sync_built.append(client)
+        (rec.sync_built if kind is httpx.Client else rec.async_built).append(client)
         return client
 
-    def new_async(key: connections.PoolKey) -> httpx.AsyncClient:
-        client = real_async(key)
-        client._transport = httpx.MockTransport(rec.handler)
-        client._mounts = {}
-        rec.async_built.append(client)
-        return client
-
-    monkeypatch.setattr(connections, "_new_sync", new_sync)
-    monkeypatch.setattr(connections, "_new_async", new_async)
+    monkeypatch.setattr(connections, "_new_client", new_client)
     monkeypatch.setattr(connections, "_REGISTRY", connections._Registry())
     yield rec
     connections._REGISTRY.close_all()
@@ -129,7 +121,9 @@ def test_one_ssl_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(httpx, "create_ssl_context", spy)
     first = connections.ssl_context()
     assert connections.ssl_context() is first
-    assert connections._new_sync(connections.pool_key(httpx.URL(BASE)))._transport is not None
+    built = connections._new_client(httpx.Client, connections.pool_key(httpx.URL(BASE)))
+    assert built._transport is not None
+    built.close()
     assert len(made) == 1  # building a shared client made no context of its own
     assert connections.ssl_context(verify=False) is not first
 
@@ -372,8 +366,8 @@ def test_every_shared_pool_carries_the_deadline(monkeypatch: pytest.MonkeyPatch)
     """total_timeout reaches the sockets of the shared pools, proxy mounts included."""
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
     key = connections.pool_key(httpx.URL(BASE))
-    sync_client = connections._new_sync(key)
-    async_client = connections._new_async(key)
+    sync_client = connections._new_client(httpx.Client, key)
+    async_client = connections._new_client(httpx.AsyncClient, key)
     try:
         for client, backend_type in (
             (sync_client, _deadline_sockets._Backend),
