@@ -17,17 +17,15 @@ the peak is reset before each call, so each call's growth is its own.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import sys
-import time
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_pathors import ChatPathors, PathorsError
-from tests.reliability._probe import capture_logs, leak_places, reset_peak, run_mode, status
+from tests.reliability._probe import capture_logs, leak_places, measure, run_mode
 
 
 class ErrorSeen(BaseCallbackHandler):
@@ -48,25 +46,15 @@ def run_spec_mode(spec: dict[str, Any], mode: str, logs: io.StringIO) -> dict[st
         base_url=spec["base_url"], project_id="p", api_key=spec["api_key"], **spec["settings"]
     )
     seen = ErrorSeen()
-    logs.seek(0)
-    logs.truncate()
-    reset = reset_peak()
-    before = status("VmRSS")
-    start = time.monotonic()
-    error: BaseException | None = None
-    try:
-        asyncio.run(_call(llm, mode, spec.get("session_id"), seen))
-    except BaseException as exc:  # everything: a non-PathorsError is what we look for
-        error = exc
-    elapsed = time.monotonic() - start
-    peak = status("VmHWM")
+    measured = measure(_call(llm, mode, spec.get("session_id"), seen), logs)
     llm.close()
     report: dict[str, Any] = {
         "mode": mode,
-        "elapsed": elapsed,
-        "rss_growth": peak - before if reset else None,
+        "elapsed": measured.elapsed,
+        "rss_growth": measured.rss_growth,
         "error": None,
     }
+    error = measured.error
     if error is not None:
         places = leak_places(error, seen.texts, logs)
         report["error"] = {

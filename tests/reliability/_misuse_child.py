@@ -12,19 +12,17 @@ error (str, repr, args, the traceback with its chain, pydantic's `errors()`/`jso
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
 import sys
-import time
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import ValidationError
 
 from langchain_pathors import ChatPathors
-from tests.reliability._probe import capture_logs, leak_places, reset_peak, run_mode, status
+from tests.reliability._probe import capture_logs, leak_places, measure, run_mode
 
 
 class Seen(BaseCallbackHandler):
@@ -55,16 +53,8 @@ def run_case(case: dict[str, Any], mode: str, canary: str, logs: io.StringIO) ->
     saved = {name: os.environ.get(name) for name in case["env"]}
     os.environ.update(case["env"])
     seen = Seen()
-    logs.seek(0)
-    logs.truncate()
-    reset = reset_peak()
-    before = status("VmRSS")
-    start = time.monotonic()
-    error: BaseException | None = None
     try:
-        asyncio.run(_call(case["settings"], mode, seen))
-    except BaseException as exc:  # everything: an untyped error is what we look for
-        error = exc
+        measured = measure(_call(case["settings"], mode, seen), logs)
     finally:
         for name, value in saved.items():
             if value is None:
@@ -74,11 +64,12 @@ def run_case(case: dict[str, Any], mode: str, canary: str, logs: io.StringIO) ->
     report: dict[str, Any] = {
         "case": case["name"],
         "mode": mode,
-        "elapsed": time.monotonic() - start,
-        "rss_growth": status("VmHWM") - before if reset else None,
+        "elapsed": measured.elapsed,
+        "rss_growth": measured.rss_growth,
         "retries": seen.retries,
         "error": None,
     }
+    error = measured.error
     if error is not None:
         places = leak_places(error, seen.texts, logs)
         if isinstance(error, ValidationError):

@@ -7,17 +7,29 @@ that the test runner's own memory is not counted; each reports, per call, how it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
 import io
 import logging
+import time
 import traceback
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_pathors import ChatPathors
 
-__all__ = ["capture_logs", "leak_places", "reset_peak", "run_mode", "status"]
+__all__ = [
+    "Measured",
+    "capture_logs",
+    "leak_places",
+    "measure",
+    "reset_peak",
+    "run_mode",
+    "status",
+]
 
 LOGGERS = ("httpx", "httpcore", "langchain_pathors")
 
@@ -85,3 +97,28 @@ def leak_places(error: BaseException, callbacks: list[str], logs: io.StringIO) -
         "callbacks": " ".join(callbacks),
         "logs": logs.getvalue(),
     }
+
+
+@dataclass
+class Measured:
+    """How one measured call ended: its exception (if any), time, and peak RSS growth."""
+
+    error: BaseException | None
+    elapsed: float
+    rss_growth: int | None  # None where the peak could not be reset
+
+
+def measure(call: Coroutine[Any, Any, None], logs: io.StringIO) -> Measured:
+    """Run `call` in a new event loop, from an empty log buffer and a freshly reset peak."""
+    logs.seek(0)
+    logs.truncate()
+    reset = reset_peak()
+    before = status("VmRSS")
+    start = time.monotonic()
+    error: BaseException | None = None
+    try:
+        asyncio.run(call)
+    except BaseException as exc:  # everything: an untyped error is what the probes look for
+        error = exc
+    elapsed = time.monotonic() - start
+    return Measured(error, elapsed, status("VmHWM") - before if reset else None)
