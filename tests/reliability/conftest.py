@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
@@ -17,6 +17,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_pathors import ChatPathors
 from langchain_pathors.emulator import PathorsEmulator
+
+if TYPE_CHECKING:
+    from ._child_emulator import ChildEmulator
 
 # A canary: if this string shows up anywhere it should not, a secret has leaked.
 API_KEY = "sk-pathors-canary-5b1f0c7e9d2a"
@@ -41,6 +44,18 @@ def emu(emulator: PathorsEmulator) -> Iterator[PathorsEmulator]:
     emulator.reset()
     emulator.config.latency = 0.0
     emulator.config.chunk_latency = 0.0
+
+
+@pytest.fixture(scope="module")
+def child() -> Iterator[ChildEmulator]:
+    """An emulator in a child process, one per module that asks for it (load suites)."""
+    from ._child_emulator import ChildEmulator  # it reads this module's key and project
+
+    emulator = ChildEmulator()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 ModelFactory = Callable[..., ChatPathors]

@@ -22,8 +22,8 @@ import pytest
 from langchain_pathors import ChatPathors, PathorsBadRequestError
 from langchain_pathors.emulator import EmulatorLimits, PathorsEmulator
 
+from ._child_emulator import ChildEmulator
 from .conftest import API_KEY, FIGURES, PROJECT
-from .test_load import ChildEmulator
 
 CHAT = f"/api/project/{PROJECT}/integration/api/chat/completions"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -40,15 +40,6 @@ def memory_mb(pid: int, field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
-@pytest.fixture(scope="module")
-def child() -> Iterator[ChildEmulator]:
-    emulator = ChildEmulator()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def while_pinging(child: ChildEmulator, heavy: Callable[[], object]) -> tuple[object, float, float]:
